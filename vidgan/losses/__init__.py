@@ -1,0 +1,8 @@
+"""Adversarial and auxiliary losses.
+
+An adversarial loss has ``discriminator(real_logits, fake_logits)`` and
+``generator(fake_logits)``, each returning a scalar; logits may have any shape (patch
+maps are averaged). An auxiliary loss is called as ``loss(class_logits, labels)``.
+"""
+
+from vidgan.losses import adversarial, category  # noqa: F401  (registers the built-ins)

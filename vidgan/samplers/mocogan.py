@@ -1,0 +1,116 @@
+"""The three latent parts of MoCoGAN: content, category and motion."""
+
+from __future__ import annotations
+
+import torch
+from einops import repeat
+from torch import nn
+from torch.nn import functional as F
+
+from vidgan.registry import SAMPLERS
+
+
+def _device(module: nn.Module) -> torch.device:
+    buffer = next(iter(module.buffers()), None)
+    param = next(iter(module.parameters()), buffer)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    return torch.randn(shape, generator=generator).to(device)
+
+
+@SAMPLERS.register("gaussian-content")
+class GaussianContent(nn.Module):
+    """Content code z_C ~ N(0, I), drawn once per video and held fixed over its frames.
+
+    Shape:
+        output: ``b t d`` with ``d = dim``; equal along ``t``.
+
+    Example:
+        >>> GaussianContent(50)(4, 16).shape
+        torch.Size([4, 16, 50])
+    """
+
+    def __init__(self, dim: int = 50):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        z = _randn((num_videos, self.dim), generator, _device(self))
+        return repeat(z, "b d -> b t d", t=video_length)
+
+
+@SAMPLERS.register("one-hot-category")
+class OneHotCategory(nn.Module):
+    """Category code z_A: a one-hot vector of ``dim`` classes, fixed over a video.
+
+    ``labels`` picks the classes; without it they are drawn uniformly.
+
+    Shape:
+        labels: ``b`` (int64); output: ``b t dim``.
+
+    Example:
+        >>> OneHotCategory(6)(2, 3, labels=torch.tensor([1, 5]))[1, 0]
+        tensor([0., 0., 0., 0., 0., 1.])
+    """
+
+    def __init__(self, dim: int = 6):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)
+
+    def labels(self, num_videos: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniformly drawn class labels, ``b`` int64 (all zero when ``dim`` is 0)."""
+        high = max(self.dim, 1)
+        return torch.randint(high, (num_videos,), generator=generator).to(_device(self))
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is None:
+            labels = self.labels(num_videos, generator)
+        if labels.shape != (num_videos,):
+            raise ValueError(f"labels must have shape ({num_videos},), got {tuple(labels.shape)}")
+        if self.dim == 0:
+            return torch.zeros(num_videos, video_length, 0, device=_device(self))
+        if labels.min() < 0 or labels.max() >= self.dim:
+            raise ValueError(f"category labels must lie in [0, {self.dim}), got {labels.tolist()}")
+        one_hot = F.one_hot(labels.to(_device(self)), self.dim).float()
+        return repeat(one_hot, "b k -> b t k", t=video_length)
+
+
+@SAMPLERS.register("gru-motion")
+class GRUMotion(nn.Module):
+    """Motion codes z_M(1..T) from a learnable GRU cell driven by Gaussian noise.
+
+    h_0 ~ N(0, I); h_t = GRUCell(ε_t, h_{t-1}) with fresh ε_t ~ N(0, I); the output is
+    h_1..h_T.
+
+    Shape:
+        output: ``b t d`` with ``d = dim``.
+
+    Example:
+        >>> GRUMotion(10)(3, 16).shape
+        torch.Size([3, 16, 10])
+    """
+
+    def __init__(self, dim: int = 10):
+        super().__init__()
+        self.dim = dim
+        self.gru = nn.GRUCell(dim, dim)
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        if video_length < 1:
+            raise ValueError(f"video_length must be at least 1, got {video_length}")
+        device = _device(self)
+        h = _randn((num_videos, self.dim), generator, device)
+        noise = _randn((video_length, num_videos, self.dim), generator, device)
+        states = []
+        for eps in noise:
+            h = self.gru(eps, h)
+            states.append(h)
+        return torch.stack(states, dim=1)
