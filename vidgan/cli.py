@@ -1,0 +1,97 @@
+"""The ``vidgan`` command: run, show, list, generate, convert."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from vidgan.errors import VidganError
+
+console = Console(stderr=True)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from vidgan.config import load_config
+    from vidgan.training.trainer import run
+
+    run_dir = run(load_config(args.overrides))
+    console.print(f"run folder: {run_dir}")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from vidgan.config import load_config
+
+    print(OmegaConf.to_yaml(load_config(args.overrides)), end="")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from vidgan.registry import REGISTRIES, registry
+
+    kinds = [registry(args.kind).kind] if args.kind else list(REGISTRIES)
+    table = Table("kind", "name", "origin")
+    failures = []
+    for kind in kinds:
+        reg = REGISTRIES[kind]
+        for name in reg.names(args.pattern):
+            table.add_row(kind, name, reg.origin(name))
+        failures += [(kind, name, error) for name, error in reg.failures.items()]
+    Console().print(table)
+    for kind, name, error in failures:
+        console.print(f"[red]failed[/red] {kind} {name!r}: {error}")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from vidgan.generate import generate
+
+    out = generate(args.checkpoint, args.num_videos, out=args.out, category=args.category,
+                   length=args.length, seed=args.seed)
+    console.print(f"wrote {args.num_videos} GIFs and grid.png to {out}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vidgan", description="Pluggable GANs for video generation.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train a recipe: vidgan run recipe=mocogan train.steps=500")
+    run.add_argument("overrides", nargs="*", metavar="key=value")
+    run.set_defaults(func=cmd_run)
+
+    show = sub.add_parser("show", help="print the resolved config of a recipe with overrides")
+    show.add_argument("overrides", nargs="*", metavar="key=value")
+    show.set_defaults(func=cmd_show)
+
+    lst = sub.add_parser("list", help="list registered components (and plugins that failed)")
+    lst.add_argument("kind", nargs="?", help="samplers, generators, discriminators, losses, datasets, recipes")
+    lst.add_argument("--pattern", default="*", help="glob on names, e.g. 'patch-*'")
+    lst.set_defaults(func=cmd_list)
+
+    gen = sub.add_parser("generate", help="write GIFs and a PNG grid from a checkpoint")
+    gen.add_argument("checkpoint", help="a checkpoint .pt file or a run folder (its newest checkpoint)")
+    gen.add_argument("--num-videos", type=int, default=8)
+    gen.add_argument("--category", type=int, default=None, help="category label for categorical recipes")
+    gen.add_argument("--length", type=int, default=None, help="frames per video (default: the training length)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
+    gen.set_defaults(func=cmd_generate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)])
+    try:
+        args.func(args)
+    except VidganError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)

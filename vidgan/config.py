@@ -1,0 +1,272 @@
+"""Configs: a typed schema, recipe loading, ``key=value`` overrides and validation.
+
+A run's config is the schema's defaults, then the recipe's YAML, then command-line
+overrides. The fixed parts (``train``, ``optim``, ``data``'s common keys, ...) are
+typed by OmegaConf; component sections (``generator``, each of ``discriminators``,
+``data``'s extra keys) are checked against the registered component's constructor, so
+a plugin's own keys are typed too. Every problem is a one-line :class:`VidganError`
+raised before any work starts.
+
+Example:
+    >>> cfg = load_config(["recipe=mocogan", "train.steps=10"])
+    >>> cfg.train.steps, cfg.discriminators.video.name
+    (10, 'video')
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from vidgan.errors import VidganError
+from vidgan.registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES
+
+
+@dataclass
+class DataConfig:
+    name: str = "auto"  # auto: frame-strips when root is set, else synthetic-shapes
+    root: Optional[str] = None
+    image_size: int = 64
+    channels: int = 3
+    video_length: int = 16
+    every_nth: int = 2
+    options: Dict[str, Any] = field(default_factory=dict)  # dataset-specific keys
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 2e-4
+    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
+    weight_decay: float = 1e-5
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 100_000
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    num_samples: int = 8
+    keep_checkpoints: int = 3  # newest checkpoints kept; 0 keeps all
+    resume: Optional[str] = None
+
+
+@dataclass
+class Config:
+    recipe: str = "mocogan"
+    seed: int = 0
+    device: str = "auto"
+    run_dir: Optional[str] = None  # default: runs/<recipe>-<date>-<time>
+    generator: Dict[str, Any] = field(default_factory=lambda: {"name": "mocogan"})
+    discriminators: Dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Keys of a critic section that the trainer uses; the rest go to the discriminator.
+CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": str, "weight": float,
+                               "aux": List[str]}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def parse_overrides(args: list[str]) -> DictConfig:
+    """``["a.b=1", ...]`` to a config; a malformed item is a one-line error."""
+    for arg in args:
+        key = arg.split("=", 1)[0]
+        if "=" not in arg or not key or " " in key:
+            raise VidganError(f"bad override {arg!r}: write key=value, e.g. train.steps=200")
+    try:
+        return OmegaConf.from_dotlist(list(args))
+    except (OmegaConfBaseException, yaml.YAMLError) as err:
+        raise VidganError(f"bad override in {args}: {str(err).splitlines()[0]}") from None
+
+
+def _all_keys(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, DictConfig):
+        return []
+    keys = []
+    for key in node.keys():
+        path = f"{prefix}{key}"
+        keys.append(path)
+        keys.extend(_all_keys(node._get_node(key), path + "."))
+    return keys
+
+
+def _merge(schema: DictConfig, *configs: DictConfig) -> DictConfig:
+    try:
+        return OmegaConf.merge(schema, *configs)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or ""
+        message = str(err).splitlines()[0]
+        if "Key" in type(err).__name__ or "not in struct" in message:
+            close = difflib.get_close_matches(key, _all_keys(schema), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise VidganError(f"unknown config key {key!r}{hint} (see `vidgan show recipe=NAME`)") from None
+        raise VidganError(f"bad value for {key!r}: {message}") from None
+
+
+def recipe_path(name: str) -> Path:
+    """The YAML file of a registered recipe."""
+    path = Path(RECIPES.get(name))
+    if not path.is_file():
+        raise VidganError(f"recipe {name!r} points to {path}, which is not a file")
+    return path
+
+
+def load_config(args: list[str]) -> DictConfig:
+    """Resolve ``recipe=NAME`` and overrides (or ``train.resume=RUN_DIR``) into a validated config."""
+    overrides = parse_overrides(args)
+    schema = OmegaConf.structured(Config)
+    resume = OmegaConf.select(overrides, "train.resume")
+    if resume:
+        saved = Path(resume) / "config.yaml"
+        if not saved.is_file():
+            raise VidganError(f"train.resume={resume}: no config.yaml there; point it at a run folder")
+        base = OmegaConf.load(saved)
+    else:
+        recipe = OmegaConf.select(overrides, "recipe")
+        if not recipe:
+            raise VidganError("name a recipe, e.g. `vidgan run recipe=mocogan` (see `vidgan list recipes`)")
+        base = OmegaConf.load(recipe_path(str(recipe)))
+        base.recipe = str(recipe)
+    cfg = _merge(schema, base, overrides)
+    validate(cfg)
+    return cfg
+
+
+# validation -------------------------------------------------------------------------
+def _type_ok(value: Any, hint: Any) -> bool:
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin in (list, List, tuple):
+        args = typing.get_args(hint)
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, args[0]) for v in value) if args \
+            else isinstance(value, (list, tuple))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+
+
+def component_kwargs(section: str, values: dict[str, Any], factory: Any,
+                     derived: dict[str, Any]) -> dict[str, Any]:
+    """Check ``values`` against ``factory``'s keyword parameters; add the ``derived`` ones it takes.
+
+    ``derived`` maps a parameter to ``(value, config key it comes from)``: setting one in
+    the section is an error that names that key.
+    """
+    signature = inspect.signature(factory)
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    except Exception:  # unresolvable annotations: skip type checks
+        hints = {}
+    params = {n: p for n, p in signature.parameters.items()
+              if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    for key, value in values.items():
+        if key in derived:
+            raise VidganError(f"{section}.{key} comes from {derived[key][1]}; set that instead")
+        if key not in params and not takes_any:
+            close = difflib.get_close_matches(key, list(params), n=1)
+            hint = f"; did you mean {section}.{close[0]}?" if close else ""
+            raise VidganError(f"unknown config key {section}.{key}{hint} "
+                              f"(it takes: {', '.join(k for k in params if k not in derived)})")
+        if key in hints and not _type_ok(value, hints[key]):
+            raise VidganError(f"{section}.{key} must be {_type_name(hints[key])}, got {value!r}")
+    kwargs = {k: v for k, (v, _) in derived.items() if k in params or takes_any}
+    kwargs.update(values)
+    return kwargs
+
+
+def dataset_name(cfg: DictConfig) -> str:
+    if cfg.data.name == "auto":
+        return "frame-strips" if cfg.data.root else "synthetic-shapes"
+    return cfg.data.name
+
+
+def min_frames(cfg: DictConfig) -> int:
+    """Frames a video needs for one clip of ``video_length`` frames every ``every_nth``."""
+    return (cfg.data.video_length - 1) * cfg.data.every_nth + 1
+
+
+def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    derived = {"image_size": (cfg.data.image_size, "data.image_size"),
+               "channels": (cfg.data.channels, "data.channels"),
+               "min_frames": (min_frames(cfg), "data.video_length and data.every_nth")}
+    if cfg.data.root:
+        derived["root"] = (cfg.data.root, "data.root")
+    name = dataset_name(cfg)
+    kwargs = component_kwargs("data.options", OmegaConf.to_container(cfg.data.options),
+                              DATASETS.get(name), derived)
+    if cfg.data.root and "root" not in inspect.signature(DATASETS.get(name)).parameters:
+        raise VidganError(f"dataset {name!r} reads no folder; drop data.root or set data.name=frame-strips")
+    return kwargs
+
+
+def generator_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    values = OmegaConf.to_container(cfg.generator)
+    values.pop("name", None)
+    derived = {"channels": (cfg.data.channels, "data.channels"),
+               "image_size": (cfg.data.image_size, "data.image_size"),
+               "video_length": (cfg.data.video_length, "data.video_length")}
+    return component_kwargs("generator", values, GENERATORS.get(cfg.generator.name), derived)
+
+
+def discriminator_kwargs(cfg: DictConfig, critic: str) -> dict[str, Any]:
+    section = OmegaConf.to_container(cfg.discriminators[critic])
+    values = {k: v for k, v in section.items() if k not in CRITIC_KEYS}
+    derived = {"channels": (cfg.data.channels, "data.channels"),
+               "image_size": (cfg.data.image_size, "data.image_size"),
+               "dim_categorical": (cfg.generator.get("dim_z_category", 0), "generator.dim_z_category")}
+    return component_kwargs(f"discriminators.{critic}", values,
+                            DISCRIMINATORS.get(section["name"]), derived)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check names, keys, types and values of a merged config."""
+    if cfg.device not in DEVICES:
+        raise VidganError(f"device must be one of {', '.join(DEVICES)}, got {cfg.device!r}")
+    for key in ("steps", "sample_every", "checkpoint_every", "num_samples"):
+        if cfg.train[key] < 1:
+            raise VidganError(f"train.{key} must be at least 1, got {cfg.train[key]}")
+    if cfg.train.keep_checkpoints < 0:
+        raise VidganError(f"train.keep_checkpoints must be 0 (keep all) or more, got {cfg.train.keep_checkpoints}")
+    for key in ("video_length", "every_nth", "channels"):
+        if cfg.data[key] < 1:
+            raise VidganError(f"data.{key} must be at least 1, got {cfg.data[key]}")
+    if "name" not in cfg.generator:
+        raise VidganError("generator.name is missing; e.g. generator.name=mocogan")
+    generator_kwargs(cfg)
+    dataset_kwargs(cfg)
+    if not cfg.discriminators:
+        raise VidganError("the recipe has no discriminators; add discriminators.<name>.name=...")
+    for critic, section in cfg.discriminators.items():
+        if not isinstance(section, DictConfig) or "name" not in section:
+            raise VidganError(f"discriminators.{critic} needs a name, e.g. discriminators.{critic}.name=video")
+        for key, hint in CRITIC_KEYS.items():
+            if key in section and not _type_ok(section[key] if key != "aux" else list(section[key]), hint):
+                raise VidganError(f"discriminators.{critic}.{key} must be {_type_name(hint)}, got {section[key]!r}")
+        if section.get("batch", 1) < 1:
+            raise VidganError(f"discriminators.{critic}.batch must be at least 1")
+        LOSSES.get(section.get("loss", "bce"))
+        for aux in section.get("aux", []):
+            LOSSES.get(aux)
+        discriminator_kwargs(cfg, critic)

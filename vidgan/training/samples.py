@@ -1,0 +1,43 @@
+"""Writing generated videos as animated GIFs and PNG grids."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from einops import rearrange, repeat
+from PIL import Image
+from torchvision.utils import make_grid
+
+
+def to_uint8(videos: torch.Tensor) -> torch.Tensor:
+    """``b c t h w`` in [-1, 1] (c = 1 or 3) to RGB uint8 ``b 3 t h w`` on the CPU."""
+    videos = videos.detach().float().cpu().clamp(-1, 1)
+    if videos.shape[1] == 1:
+        videos = repeat(videos, "b 1 t h w -> b 3 t h w")
+    return ((videos + 1) * 127.5).round().to(torch.uint8)
+
+
+def _image(grid: torch.Tensor) -> Image.Image:
+    return Image.fromarray(rearrange(grid, "c h w -> h w c").numpy())
+
+
+def write_gif(videos: torch.Tensor, path: Path, frame_ms: int = 100) -> Path:
+    """One animated GIF showing all videos ``b c t h w`` side by side in a square-ish grid."""
+    frames = to_uint8(videos)
+    nrow = math.ceil(math.sqrt(frames.shape[0]))
+    images = [_image(make_grid(frames[:, :, t], nrow=nrow, padding=2))
+              for t in range(frames.shape[2])]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+    return path
+
+
+def write_grid(videos: torch.Tensor, path: Path) -> Path:
+    """A PNG with one row per video and one column per frame."""
+    frames = to_uint8(videos)
+    grid = make_grid(rearrange(frames, "b c t h w -> (b t) c h w"), nrow=frames.shape[2], padding=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _image(grid).save(path)
+    return path
