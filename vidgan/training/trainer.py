@@ -126,6 +126,8 @@ class Trainer:
             real_logits, real_classes = critic.net(real)
             fake_logits, _ = critic.net(fake)
             loss = critic.loss.discriminator(real_logits, fake_logits)
+            if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
+                loss = loss + critic.loss.penalty(critic.net, real, fake)
             for aux in critic.aux:
                 loss = loss + aux(real_classes, labels)
             loss.backward()
