@@ -1,4 +1,4 @@
-"""The ``vidgan`` command: run, show, list, generate, convert."""
+"""The ``vidgan`` command: run, show, list, generate, eval, convert."""
 
 from __future__ import annotations
 
@@ -21,8 +21,14 @@ def cmd_run(args: argparse.Namespace) -> None:
     from vidgan.config import load_config
     from vidgan.training.trainer import run
 
-    run_dir = run(load_config(args.overrides))
-    console.print(f"run folder: {run_dir}")
+    trainer = run(load_config(args.overrides))
+    if trainer.rank != 0:
+        return
+    if trainer.stopped_by is not None:
+        console.print(f"stopped by signal {trainer.stopped_by} at step {trainer.step}; checkpoint written; "
+                      f"continue with: vidgan run train.resume={trainer.run_dir}")
+        sys.exit(128 + trainer.stopped_by)
+    console.print(f"run folder: {trainer.run_dir}")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -55,6 +61,12 @@ def cmd_generate(args: argparse.Namespace) -> None:
     console.print(f"wrote {args.num_videos} GIFs and grid.png to {out}")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from vidgan.metrics.evaluate import evaluate
+
+    print(evaluate(args.checkpoint, args.overrides), end="")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vidgan", description="Pluggable GANs for video generation.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -80,6 +92,12 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
     gen.set_defaults(func=cmd_generate)
+
+    ev = sub.add_parser("eval", help="compute metrics of a checkpoint, write eval.json and eval.md: "
+                                     "vidgan eval RUN metrics=[acd,mcs] num_videos=256")
+    ev.add_argument("checkpoint", help="a checkpoint .pt file or a run folder (its newest checkpoint)")
+    ev.add_argument("overrides", nargs="*", metavar="key=value")
+    ev.set_defaults(func=cmd_eval)
     return p
 
 

@@ -56,6 +56,10 @@ class TrainConfig:
     num_samples: int = 8
     keep_checkpoints: int = 3  # newest checkpoints kept; 0 keeps all
     resume: Optional[str] = None
+    ema_decay: float = 0.0  # generator EMA for samples and evaluation; 0 turns it off
+    on_nan: str = "stop"  # a NaN/inf loss: stop (keeping the last checkpoint) or skip the step
+    sync_batchnorm: bool = False  # with torchrun on CUDA: batch statistics over all processes
+    tensorboard: bool = False  # also log losses for TensorBoard (needs the tensorboard package)
 
 
 @dataclass
@@ -247,6 +251,10 @@ def validate(cfg: DictConfig) -> None:
     for key in ("steps", "sample_every", "checkpoint_every", "num_samples"):
         if cfg.train[key] < 1:
             raise VidganError(f"train.{key} must be at least 1, got {cfg.train[key]}")
+    if cfg.train.on_nan not in ("stop", "skip"):
+        raise VidganError(f"train.on_nan must be stop or skip, got {cfg.train.on_nan!r}")
+    if not 0 <= cfg.train.ema_decay < 1:
+        raise VidganError(f"train.ema_decay must lie in [0, 1), got {cfg.train.ema_decay}")
     if cfg.train.keep_checkpoints < 0:
         raise VidganError(f"train.keep_checkpoints must be 0 (keep all) or more, got {cfg.train.keep_checkpoints}")
     for key in ("video_length", "every_nth", "channels"):

@@ -17,15 +17,16 @@ def generate(path: str | Path, num_videos: int, out: Path | None = None, categor
              length: int | None = None, seed: int = 0) -> Path:
     """Write ``video-NNN.gif`` for each of ``num_videos`` videos and ``grid.png`` (rows: videos).
 
-    ``path`` is a checkpoint file or a run folder. Returns the output folder.
+    ``path`` is a checkpoint file or a run folder. The EMA generator is used when the
+    run kept one. Returns the output folder.
     """
     if num_videos < 1:
         raise VidganError(f"--num-videos must be at least 1, got {num_videos}")
-    file = checkpoint.resolve(path)
-    state = checkpoint.load(file)
+    path = Path(path)
+    state = checkpoint.load(path)
     cfg = OmegaConf.create(state["config"])
     generator = build_generator(cfg)
-    generator.load_state_dict(state["generator"])
+    checkpoint.load_weights(generator, state.get("ema_generator", state["generator"]), "generator")
     generator.eval()
     labels = None
     categories = getattr(generator, "dim_z_category", 0)
@@ -36,7 +37,8 @@ def generate(path: str | Path, num_videos: int, out: Path | None = None, categor
         labels = torch.full((num_videos,), category)
     with torch.no_grad():
         videos, _ = generator.sample_videos(num_videos, length, torch.Generator().manual_seed(seed), labels)
-    out = Path(out) if out else file.parent.parent / "generated"
+    run_dir = path if path.is_dir() else path.parent.parent
+    out = Path(out) if out else run_dir / "generated"
     for i, video in enumerate(videos):
         write_gif(video[None], out / f"video-{i:03d}.gif")
     write_grid(videos, out / "grid.png")

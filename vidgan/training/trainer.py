@@ -4,32 +4,45 @@ One iteration is the original's order: a step for each discriminator in the reci
 order (real batch vs a detached fake batch), then one generator step against all of
 them with fresh fakes. Each critic sees what its discriminator's ``view`` asks for:
 single frames or clips.
+
+A run is crash-safe: checkpoints are atomic and hold every state needed to continue
+bit for bit (models, optimisers, EMA, all random number generators, step, config);
+SIGINT and SIGTERM write a checkpoint before exiting; a non-finite loss stops the run
+(or skips the step) without touching the last good checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
+import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
 from vidgan.errors import VidganError
 from vidgan.registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
-from vidgan.training import checkpoint
+from vidgan.training import checkpoint, distributed
 from vidgan.training.samples import write_gif
 
 log = logging.getLogger("vidgan")
+
+
+class NonFiniteLoss(VidganError):
+    """A loss became NaN or infinite and ``train.on_nan`` is ``stop``."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -62,15 +75,40 @@ def adam(module: nn.Module, cfg: DictConfig) -> torch.optim.Adam:
                             weight_decay=cfg.optim.weight_decay)
 
 
+def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Module:
+    if cfg.train.sync_batchnorm and distributed.launched():
+        if device.type != "cuda":
+            raise VidganError("train.sync_batchnorm needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
+        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    module = module.to(device)
+    distributed.broadcast_state(module)
+    return module
+
+
 def build_critics(cfg: DictConfig, device: torch.device) -> list[Critic]:
     critics = []
     for name, section in cfg.discriminators.items():
-        net = DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name)).to(device)
+        net = prepare(DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name)), cfg, device)
         critics.append(Critic(name, net, LOSSES.build(section.get("loss", "bce")),
                               [LOSSES.build(a) for a in section.get("aux", [])],
                               section.get("batch", 1), float(section.get("weight", 1.0)),
                               adam(net, cfg)))
     return critics
+
+
+def python_numpy_rng_state() -> dict[str, Any]:
+    """Python's and NumPy's global RNG states as plain data and tensors (weights_only-safe)."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"python": [version, list(internal), gauss],
+            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached]}
+
+
+def set_python_numpy_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
 
 
 class Trainer:
@@ -83,23 +121,35 @@ class Trainer:
 
     def __init__(self, cfg: DictConfig):
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        self.dataset = DATASETS.build(C.dataset_name(cfg), **C.dataset_kwargs(cfg))
-        self.generator = build_generator(cfg).to(self.device)
+        self.device = distributed.setup(resolve_device(cfg.device))
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        torch.manual_seed(cfg.seed)  # the same initial weights on every process
+        dataset = DATASETS.build(C.dataset_name(cfg), **C.dataset_kwargs(cfg))
+        self.dataset = distributed.Shard(dataset, self.rank, self.world) if self.world > 1 else dataset
+        self.generator = prepare(build_generator(cfg), cfg, self.device)
         self.critics = build_critics(cfg, self.device)
         self.g_optimizer = adam(self.generator, cfg)
+        self.ema = (AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
+                                  use_buffers=True) if cfg.train.ema_decay > 0 else None)
         self._check_categories()
-        self.latent_rng = torch.Generator().manual_seed(cfg.seed)
-        self.data_rng = torch.Generator().manual_seed(cfg.seed + 1)
+        torch.manual_seed(cfg.seed + 7919 * self.rank)  # instance noise differs per process
+        self.latent_rng = torch.Generator().manual_seed(cfg.seed + 7919 * self.rank)
+        self.data_rng = torch.Generator().manual_seed(cfg.seed + 7919 * self.rank + 1)
         self.step = 0
+        self.skipped = 0
         self.run_dir = Path(cfg.run_dir)
+        self._stop_signal: int | None = None
 
     def _check_categories(self) -> None:
         categories = getattr(self.generator, "dim_z_category", 0)
         if any(c.aux for c in self.critics) and self.dataset.num_classes > categories:
             raise VidganError(f"the data has {self.dataset.num_classes} classes but "
                               f"generator.dim_z_category is {categories}; raise it")
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples and evaluation: the EMA copy when enabled."""
+        return self.ema.module if self.ema is not None else self.generator
 
     # batches ------------------------------------------------------------------------
     def real_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,13 +166,30 @@ class Trainer:
         return self.generator.sample_videos(critic.batch, generator=self.latent_rng)
 
     # one iteration ------------------------------------------------------------------
+    def _apply(self, loss: torch.Tensor, module: nn.Module, optimizer: torch.optim.Optimizer,
+               name: str) -> bool:
+        """Backward, average over processes, and step unless the loss is not finite."""
+        optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            if self.cfg.train.on_nan == "stop":
+                kept = checkpoint.list_checkpoints(self.run_dir)
+                last = f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written yet"
+                raise NonFiniteLoss(f"loss {name} became {loss.item()} at step {self.step + 1}; {last}; "
+                                    "lower optim.lr, or set train.on_nan=skip to skip such steps")
+            return False
+        loss.backward()
+        distributed.average_gradients(module)
+        optimizer.step()
+        distributed.broadcast_state(module, buffers_only=True)
+        return True
+
     def train_step(self) -> dict[str, float]:
         losses: dict[str, torch.Tensor] = {}
+        applied = True
         for critic in self.critics:
             real, labels = self.real_batch(critic)
             with torch.no_grad():
                 fake, _ = self.fake_batch(critic)
-            critic.optimizer.zero_grad(set_to_none=True)
             real_logits, real_classes = critic.net(real)
             fake_logits, _ = critic.net(fake)
             loss = critic.loss.discriminator(real_logits, fake_logits)
@@ -130,11 +197,9 @@ class Trainer:
                 loss = loss + critic.loss.penalty(critic.net, real, fake)
             for aux in critic.aux:
                 loss = loss + aux(real_classes, labels)
-            loss.backward()
-            critic.optimizer.step()
+            applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}")
             losses[f"d_{critic.name}"] = loss.detach()
 
-        self.g_optimizer.zero_grad(set_to_none=True)
         g_loss = torch.zeros((), device=self.device)
         for critic in self.critics:
             fake, fake_labels = self.fake_batch(critic)
@@ -142,117 +207,203 @@ class Trainer:
             g_loss = g_loss + critic.weight * critic.loss.generator(logits)
             for aux in critic.aux:
                 g_loss = g_loss + aux(classes, fake_labels)
-        g_loss.backward()
-        self.g_optimizer.step()
+        applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g")
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
         losses["g"] = g_loss.detach()
         self.step += 1
+        self.skipped += not applied
         return {k: v.item() for k, v in losses.items()}
 
     # state ----------------------------------------------------------------------------
+    def _rng_state(self) -> dict[str, Any]:
+        return {"torch": torch.get_rng_state(), "latent": self.latent_rng.get_state(),
+                "data": self.data_rng.get_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                **python_numpy_rng_state()}
+
     def state_dict(self) -> dict[str, Any]:
-        return {
+        """Everything needed to continue exactly; RNG states of every process."""
+        state = {
             "step": self.step,
             "config": OmegaConf.to_container(self.cfg),
             "generator": self.generator.state_dict(),
             "discriminators": {c.name: c.net.state_dict() for c in self.critics},
             "optimizers": {"generator": self.g_optimizer.state_dict(),
                            **{c.name: c.optimizer.state_dict() for c in self.critics}},
-            "rng": {"torch": torch.get_rng_state(), "latent": self.latent_rng.get_state(),
-                    "data": self.data_rng.get_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "rng": distributed.gather(self._rng_state()),
         }
+        if self.ema is not None:
+            state["ema_generator"] = self.ema.module.state_dict()
+            state["ema_count"] = self.ema.n_averaged
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.g_optimizer.load_state_dict(state["optimizers"]["generator"])
+        checkpoint.load_weights(self.generator, state["generator"], "generator")
         for critic in self.critics:
-            critic.net.load_state_dict(state["discriminators"][critic.name])
+            if critic.name not in state["discriminators"]:
+                raise VidganError(f"the checkpoint has no discriminator {critic.name!r} "
+                                  f"(it has {', '.join(state['discriminators'])}); another recipe?")
+            checkpoint.load_weights(critic.net, state["discriminators"][critic.name],
+                                    f"discriminator {critic.name!r}")
             critic.optimizer.load_state_dict(state["optimizers"][critic.name])
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        self.latent_rng.set_state(rng["latent"])
-        self.data_rng.set_state(rng["data"])
-        if rng["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.g_optimizer.load_state_dict(state["optimizers"]["generator"])
+        if self.ema is not None:
+            checkpoint.load_weights(self.ema.module, state.get("ema_generator", state["generator"]), "EMA")
+            self.ema.n_averaged.copy_(state.get("ema_count", torch.tensor(0)))
+        rngs = state["rng"]
+        if len(rngs) != self.world:
+            log.warning("the checkpoint was written by %d processes, this run has %d: "
+                        "random streams restart, so the run will not repeat exactly", len(rngs), self.world)
+        else:
+            rng = rngs[self.rank]
+            torch.set_rng_state(rng["torch"])
+            self.latent_rng.set_state(rng["latent"])
+            self.data_rng.set_state(rng["data"])
+            if rng["cuda"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
+            set_python_numpy_rng_state(rng)
         self.step = state["step"]
 
-    def save_checkpoint(self) -> Path:
-        return checkpoint.save(self.state_dict(), checkpoint.checkpoint_path(self.run_dir, self.step),
+    def save_checkpoint(self) -> Path | None:
+        """Write a checkpoint (rank 0 only; all processes must call this together)."""
+        state = self.state_dict()
+        for critic in self.critics:
+            distributed.check_in_sync(critic.net, f"discriminator {critic.name!r}")
+        distributed.check_in_sync(self.generator, "generator")
+        if self.rank != 0:
+            return None
+        return checkpoint.save(state, checkpoint.checkpoint_path(self.run_dir, self.step),
                                keep=self.cfg.train.keep_checkpoints)
 
     def write_samples(self) -> Path:
         """A GIF of ``train.num_samples`` videos from a fixed latent, comparable across steps."""
-        self.generator.eval()
+        sampler = self.sampler
+        sampler.eval()
         n = self.cfg.train.num_samples
-        categories = max(getattr(self.generator, "dim_z_category", 0), 1)
-        labels = torch.arange(n) % categories
+        categories = max(getattr(sampler, "dim_z_category", 0), 1)
+        labels = (torch.arange(n) % categories).to(self.device)
         with torch.no_grad():
-            videos, _ = self.generator.sample_videos(
-                n, generator=torch.Generator().manual_seed(self.cfg.seed), labels=labels.to(self.device))
-        self.generator.train()
+            videos, _ = sampler.sample_videos(n, generator=torch.Generator().manual_seed(self.cfg.seed),
+                                              labels=labels)
+        sampler.train()
         return write_gif(videos, self.run_dir / "samples" / f"step-{self.step:07d}.gif")
 
     # the run --------------------------------------------------------------------------
     def prepare_run_dir(self, resume: bool) -> None:
         if resume:
-            state = checkpoint.load(self.run_dir)
-            self.load_state_dict(state)
-            self._truncate_metrics()
+            self.load_state_dict(checkpoint.load(self.run_dir))
+            if self.rank == 0:
+                self._truncate_metrics()
             log.info("resumed %s at step %d", self.run_dir, self.step)
         elif checkpoint.list_checkpoints(self.run_dir):
             raise VidganError(f"run folder {self.run_dir} already has checkpoints; continue it with "
                               f"train.resume={self.run_dir} or choose another run_dir")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        saved = OmegaConf.merge(self.cfg, {"train": {"resume": None}})
-        OmegaConf.save(saved, self.run_dir / "config.yaml")
+        if self.rank != 0:
+            return
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(OmegaConf.merge(self.cfg, {"train": {"resume": None}}), self.run_dir / "config.yaml")
+        except OSError as err:
+            raise VidganError(f"cannot write the run folder {self.run_dir}: {err.strerror or err}; "
+                              "set run_dir to a writable folder") from None
 
     def _truncate_metrics(self) -> None:
         """Drop log lines of steps after the checkpoint: they will be run again."""
         path = self.run_dir / "metrics.jsonl"
         if path.is_file():
-            lines = [line for line in path.read_text().splitlines()
-                     if line.strip() and json.loads(line)["step"] <= self.step]
+            lines = []
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= self.step:
+                        lines.append(line)
+                except (ValueError, KeyError):  # a line cut short by a crash
+                    continue
             path.write_text("".join(line + "\n" for line in lines))
 
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._stop_signal = signum
+
     def fit(self, resume: bool = False) -> Path:
-        """Train to ``train.steps``; returns the run folder."""
+        """Train to ``train.steps``; returns the run folder.
+
+        On SIGINT/SIGTERM the current step finishes, a checkpoint is written and
+        ``self.stopped_by`` holds the signal number.
+        """
         self.prepare_run_dir(resume)
+        handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._loop()
+        finally:
+            for s, handler in handlers.items():
+                signal.signal(s, handler)
+        return self.run_dir
+
+    @property
+    def stopped_by(self) -> int | None:
+        return self._stop_signal
+
+    def _loop(self) -> None:
         train = self.cfg.train
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[speed]} it/s"), TimeRemainingColumn(),
-                            TextColumn("{task.fields[losses]}"), console=Console(stderr=True))
+                            TextColumn("{task.fields[losses]}"), console=Console(stderr=True),
+                            disable=self.rank != 0)
+        writer = self._tensorboard()
         start, done_at_start = time.perf_counter(), self.step
-        with progress, open(self.run_dir / "metrics.jsonl", "a") as metrics:
+        metrics = open(self.run_dir / "metrics.jsonl", "a") if self.rank == 0 else None
+        with progress:
             task = progress.add_task(self.cfg.recipe, total=train.steps, completed=self.step,
                                      speed="-", losses="")
-            while self.step < train.steps:
+            while self.step < train.steps and self._stop_signal is None:
                 losses = self.train_step()
                 elapsed = time.perf_counter() - start
-                metrics.write(json.dumps({"step": self.step, "time": round(elapsed, 3), **losses}) + "\n")
-                metrics.flush()
-                speed = (self.step - done_at_start) / elapsed
-                progress.update(task, completed=self.step, speed=f"{speed:.2f}",
+                if metrics:
+                    metrics.write(json.dumps({"step": self.step, "time": round(elapsed, 3), **losses}) + "\n")
+                    metrics.flush()
+                if writer:
+                    for key, value in losses.items():
+                        writer.add_scalar(f"loss/{key}", value, self.step)
+                progress.update(task, completed=self.step,
+                                speed=f"{(self.step - done_at_start) / elapsed:.2f}",
                                 losses=" ".join(f"{k} {v:.3f}" for k, v in losses.items()))
-                if self.step % train.sample_every == 0:
+                if self.step % train.sample_every == 0 and self.rank == 0:
                     self.write_samples()
                 if self.step % train.checkpoint_every == 0:
                     self.save_checkpoint()
-        if not checkpoint.list_checkpoints(self.run_dir) or self.step % train.checkpoint_every:
+        if metrics:
+            metrics.close()
+        if writer:
+            writer.close()
+        if self.step % train.checkpoint_every or not checkpoint.list_checkpoints(self.run_dir):
             self.save_checkpoint()
-        if self.step % train.sample_every:
+        if self.step % train.sample_every and self.rank == 0:
             self.write_samples()
-        return self.run_dir
+        if self.skipped:
+            log.warning("%d steps were skipped because a loss was not finite", self.skipped)
+
+    def _tensorboard(self) -> Any:
+        if not self.cfg.train.tensorboard or self.rank != 0:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise VidganError("train.tensorboard=true needs the tensorboard package: "
+                              "pip install tensorboard") from None
+        return SummaryWriter(self.run_dir / "tensorboard")
 
 
 def default_run_dir(cfg: DictConfig) -> str:
     return str(Path("runs") / f"{cfg.recipe}-{datetime.now():%Y%m%d-%H%M%S}")
 
 
-def run(cfg: DictConfig) -> Path:
-    """Train (or resume) a validated config; returns the run folder."""
+def run(cfg: DictConfig) -> Trainer:
+    """Train (or resume) a validated config; returns the finished trainer."""
     resume = cfg.train.resume
     if resume:
         cfg = OmegaConf.merge(cfg, {"run_dir": str(resume)})
     elif not cfg.run_dir:
         cfg = OmegaConf.merge(cfg, {"run_dir": default_run_dir(cfg)})
-    return Trainer(cfg).fit(resume=bool(resume))
+    trainer = Trainer(cfg)
+    trainer.fit(resume=bool(resume))
+    return trainer
