@@ -27,6 +27,15 @@ from vidgan.registry import DISCRIMINATORS
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # the original's layouts ---------------------------------------------------------------
 class Holder(nn.Module):
     """An nn.Module with the given children, like the original's model classes."""
@@ -146,16 +155,18 @@ def test_converted_discriminator_computes_the_same(name, channels):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_full_size_original_converts_strictly(name):
-    # the original's defaults: ndf=64, 3 channels, 64×64, 6 categories (shapes only, no forward)
-    original = original_discriminator(name)
-    sd = original.state_dict()
+    # the original's defaults: ndf=64, 3 channels, 64×64, 6 categories (shapes only: on meta)
+    with torch.device("meta"):
+        sd = original_discriminator(name).state_dict()
     kwargs = infer_discriminator_kwargs(sd, name)
     expected = {"channels": 3, "image_size": 64, "ndf": 64}
     if name == "categorical-video":
         expected["dim_categorical"] = 6
     assert kwargs == expected
     converted = convert_discriminator(sd, name)
-    DISCRIMINATORS.build(name, **kwargs).load_state_dict(converted, strict=True)
+    with torch.device("meta"):
+        d = DISCRIMINATORS.build(name, **kwargs)
+    d.load_state_dict(converted, strict=True)
     assert len(converted) == len(sd)  # every original tensor is used, none is invented
 
 
@@ -208,11 +219,14 @@ def test_converted_generator_computes_the_same(dim_z_category):
 
 
 def test_full_size_generator_converts_strictly():
-    sd = original_generator().state_dict()  # the original's defaults: 50 + 6 + 10, ngf=64
+    with torch.device("meta"):
+        sd = original_generator().state_dict()  # the original's defaults: 50 + 6 + 10, ngf=64
     kwargs = infer_generator_kwargs(sd, dim_z_category=6)
     assert kwargs == {"channels": 3, "image_size": 64, "dim_z_content": 50,
                       "dim_z_category": 6, "dim_z_motion": 10, "ngf": 64}
-    MoCoGANGenerator(**kwargs).load_state_dict(convert_generator(sd), strict=True)
+    with torch.device("meta"):
+        g = MoCoGANGenerator(**kwargs)
+    g.load_state_dict(convert_generator(sd), strict=True)
 
 
 def test_generator_category_too_large():

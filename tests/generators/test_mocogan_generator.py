@@ -1,0 +1,186 @@
+"""Shapes and laws of the DCGAN frame decoder and the MoCoGAN video generator."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from vidgan.errors import VidganError
+from vidgan.generators.dcgan import DCGANFrameDecoder
+from vidgan.generators.mocogan import MoCoGANGenerator
+
+FAST = settings(max_examples=10, deadline=None)
+batches = st.integers(1, 3)
+lengths = st.integers(1, 12)
+channels = st.sampled_from([1, 3])
+sizes = st.sampled_from([16, 32, 64])
+categories = st.sampled_from([0, 1, 4])
+seeds = st.integers(0, 2**31 - 1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def tiny_generator(**kwargs) -> MoCoGANGenerator:
+    defaults = dict(image_size=16, ngf=4, dim_z_content=6, dim_z_motion=3, video_length=5)
+    torch.manual_seed(0)
+    return MoCoGANGenerator(**{**defaults, **kwargs})
+
+
+# frame decoder ------------------------------------------------------------------------------
+@FAST
+@given(b=batches, c=channels, size=sizes, dim_z=st.integers(1, 20))
+def test_decoder_frames_b_c_h_w_in_tanh_range(b, c, size, dim_z):
+    decoder = DCGANFrameDecoder(dim_z=dim_z, channels=c, image_size=size, ngf=4)
+    frames = decoder(torch.randn(b, dim_z))
+    assert frames.shape == (b, c, size, size)
+    assert frames.abs().max() <= 1
+
+
+@pytest.mark.parametrize("size", [0, 8, 12, 48, 100])
+def test_decoder_unsupported_image_size(size):
+    with pytest.raises(VidganError, match=f"dcgan-frames supports image sizes .* got {size}"):
+        DCGANFrameDecoder(image_size=size, ngf=4)
+
+
+@pytest.mark.parametrize("shape", [(2, 7), (2, 8, 1), (8,)])
+def test_decoder_wrong_latent_shape(shape):
+    with pytest.raises(ValueError, match=r"expects latents b 8"):
+        DCGANFrameDecoder(dim_z=8, ngf=4, image_size=16)(torch.randn(shape))
+
+
+def test_decoder_layers_match_the_original_at_64():
+    decoder = DCGANFrameDecoder(dim_z=50 + 6 + 10, channels=3, image_size=64, ngf=64)
+    convs = [m for m in decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [tuple(m.weight.shape) for m in convs] == [
+        (66, 512, 4, 4), (512, 256, 4, 4), (256, 128, 4, 4), (128, 64, 4, 4), (64, 3, 4, 4)]
+    assert [(m.stride, m.padding) for m in convs] == [((1, 1), (0, 0))] + [((2, 2), (1, 1))] * 4
+    assert all(m.bias is None for m in convs)
+    norms = [m.num_features for m in decoder.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms == [512, 256, 128, 64]
+    assert sum(isinstance(m, nn.ReLU) for m in decoder.modules()) == 4
+    assert isinstance(decoder.net[-1].act, nn.Tanh)
+
+
+# video generator -------------------------------------------------------------------------------
+@FAST
+@given(b=batches, t=lengths, c=channels, size=sizes, k=categories)
+def test_videos_b_c_t_h_w_any_length(b, t, c, size, k):
+    g = tiny_generator(channels=c, image_size=size, dim_z_category=k)
+    videos, labels = g.sample_videos(b, t)
+    assert videos.shape == (b, c, t, size, size)
+    assert videos.abs().max() <= 1
+    assert labels.shape == (b,) and labels.dtype == torch.int64
+    assert 0 <= labels.min() and labels.max() < max(k, 1)
+
+
+def test_default_video_length():
+    g = tiny_generator(video_length=7)
+    assert g.sample_videos(2)[0].shape == (2, 3, 7, 16, 16)
+
+
+@FAST
+@given(b=batches, t=lengths, k=categories, seed=seeds)
+def test_latents_content_fixed_category_one_hot_motion_moving(b, t, k, seed):
+    g = tiny_generator(dim_z_category=k)
+    z, labels = g.sample_latents(b, t, seeded(seed))
+    assert z.shape == (b, t, 6 + k + 3)
+    content, category, motion = z[..., :6], z[..., 6:6 + k], z[..., 6 + k:]
+    assert torch.equal(content, content[:, :1].expand_as(content))
+    if k:
+        assert torch.equal(category, nn.functional.one_hot(labels, k).float()[:, None].expand(b, t, k))
+    if t > 1:
+        assert not torch.equal(motion[:, 0], motion[:, 1])
+
+
+def test_requested_labels_are_used():
+    g = tiny_generator(dim_z_category=4)
+    labels = torch.tensor([3, 0, 2])
+    z, got = g.sample_latents(3, 2, labels=labels)
+    assert torch.equal(got, labels)
+    assert torch.equal(z[:, 0, 6:10].argmax(dim=1), labels)
+    assert torch.equal(g.sample_videos(3, 2, labels=labels)[1], labels)
+
+
+@FAST
+@given(seed=seeds, t=lengths)
+def test_seeded_sampling_is_reproducible(seed, t):
+    g = tiny_generator(dim_z_category=2).eval()
+    with torch.no_grad():
+        a, la = g.sample_videos(2, t, seeded(seed))
+        b, lb = g.sample_videos(2, t, generator=seeded(seed))
+        c, _ = g.sample_videos(2, t, generator=seeded(seed + 1))
+    assert torch.equal(a, b) and torch.equal(la, lb)
+    assert not torch.equal(a, c)
+
+
+def test_gru_motion_is_reproducible_and_seed_dependent():
+    g = tiny_generator()
+    m1 = g.motion(2, 6, seeded(5))
+    assert torch.equal(m1, g.motion(2, 6, seeded(5)))
+    assert not torch.allclose(m1, g.motion(2, 6, seeded(6)))
+
+
+@FAST
+@given(n=st.integers(1, 4), c=channels, size=sizes, k=categories, seed=seeds)
+def test_sample_images_are_frames_of_generated_videos(n, c, size, k, seed):
+    # eval mode: batch norm uses running statistics, so a frame does not depend on its batch
+    g = tiny_generator(channels=c, image_size=size, dim_z_category=k).eval()
+    with torch.no_grad():
+        images, labels = g.sample_images(n, seeded(seed))
+        videos, video_labels = g.sample_videos(n, g.video_length, seeded(seed))
+    assert images.shape == (n, c, size, size)
+    assert labels.shape == (n,) and labels.dtype == torch.int64
+    # the same seed draws the same latent videos; each image is one frame of its own video
+    assert torch.equal(labels, video_labels)
+    for i in range(n):
+        distances = (videos[i] - images[i][:, None]).abs().amax(dim=(0, 2, 3))  # one per frame
+        assert distances.min() < 1e-5, f"image {i} is no frame of video {i}"
+
+
+def test_sample_images_use_every_frame_position():
+    g = tiny_generator(video_length=3).eval()
+    with torch.no_grad():
+        images, _ = g.sample_images(60, seeded(0))
+        videos, _ = g.sample_videos(60, 3, seeded(0))
+    positions = [(videos[i] - images[i][:, None]).abs().amax(dim=(0, 2, 3)).argmin().item() for i in range(60)]
+    assert set(positions) == {0, 1, 2}
+
+
+def test_generator_gradients_reach_motion_and_decoder():
+    g = tiny_generator(dim_z_category=2)
+    videos, _ = g.sample_videos(2, 3)
+    images, _ = g.sample_images(2)
+    (videos.sum() + images.sum()).backward()
+    assert all(p.grad is not None for p in g.parameters())
+    assert g.motion.gru.weight_hh.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("size", [8, 48])
+def test_generator_unsupported_image_size(size):
+    with pytest.raises(VidganError, match=f"got {size}"):
+        MoCoGANGenerator(image_size=size, ngf=4)
+
+
+def test_generator_layers_match_the_original_at_defaults():
+    g = MoCoGANGenerator(dim_z_category=6)  # 50 + 6 + 10, ngf=64, 64×64
+    assert (g.motion.gru.input_size, g.motion.gru.hidden_size) == (10, 10)
+    convs = [m for m in g.decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [tuple(m.weight.shape) for m in convs] == [
+        (66, 512, 4, 4), (512, 256, 4, 4), (256, 128, 4, 4), (128, 64, 4, 4), (64, 3, 4, 4)]
+    assert sum(p.numel() for p in g.parameters()) == (
+        3 * (10 * 10 * 2 + 2 * 10)  # GRU cell: three gates, input and hidden weights and biases
+        + sum(m.weight.numel() for m in convs) + 2 * (512 + 256 + 128 + 64))

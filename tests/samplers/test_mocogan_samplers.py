@@ -1,0 +1,147 @@
+"""Shapes and laws of MoCoGAN's latent samplers: content, one-hot category, GRU motion."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory
+
+FAST = settings(max_examples=12, deadline=None)
+batches = st.integers(1, 5)
+lengths = st.integers(1, 24)
+dims = st.integers(1, 12)
+seeds = st.integers(0, 2**31 - 1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# content ----------------------------------------------------------------------------------
+@FAST
+@given(b=batches, t=lengths, dim=dims, seed=seeds)
+def test_content_is_b_t_d_and_constant_over_time(b, t, dim, seed):
+    z = GaussianContent(dim)(b, t, seeded(seed))
+    assert z.shape == (b, t, dim)
+    assert torch.isfinite(z).all()
+    assert torch.equal(z, z[:, :1].expand(b, t, dim))
+    torch.testing.assert_close(z, GaussianContent(dim)(b, t, generator=seeded(seed)))
+
+
+def test_content_differs_between_videos_and_seeds():
+    z = GaussianContent(50)(4, 3, seeded(0))
+    assert not torch.equal(z[0], z[1])
+    assert not torch.equal(z, GaussianContent(50)(4, 3, seeded(1)))
+
+
+def test_content_is_standard_normal():
+    z = GaussianContent(64)(500, 1, seeded(0))
+    assert abs(z.mean().item()) < 0.02
+    assert abs(z.std().item() - 1) < 0.02
+
+
+# category --------------------------------------------------------------------------------
+@FAST
+@given(data=st.data(), b=batches, t=lengths, dim=dims)
+def test_one_hot_category_given_labels(data, b, t, dim):
+    labels = torch.tensor(data.draw(st.lists(st.integers(0, dim - 1), min_size=b, max_size=b)))
+    z = OneHotCategory(dim)(b, t, labels=labels)
+    assert z.shape == (b, t, dim)
+    assert torch.equal(z, torch.nn.functional.one_hot(labels, dim).float()[:, None].expand(b, t, dim))
+
+
+@FAST
+@given(b=batches, t=lengths, dim=dims, seed=seeds)
+def test_one_hot_category_drawn_labels(b, t, dim, seed):
+    sampler = OneHotCategory(dim)
+    labels = sampler.labels(b, seeded(seed))
+    assert labels.shape == (b,) and labels.dtype == torch.int64
+    assert 0 <= labels.min() and labels.max() < dim
+    z = sampler(b, t, seeded(seed))
+    assert z.shape == (b, t, dim)
+    assert torch.equal(z.sum(dim=2), torch.ones(b, t))
+    assert torch.equal(z.argmax(dim=2), labels[:, None].expand(b, t))  # the seed picks the same labels
+
+
+def test_category_labels_are_uniform():
+    labels = OneHotCategory(6).labels(6000, seeded(0))
+    counts = torch.bincount(labels, minlength=6)
+    assert counts.min() > 900 and counts.max() < 1100
+
+
+@given(b=batches, t=lengths)
+@FAST
+def test_no_categories_gives_an_empty_code(b, t):
+    sampler = OneHotCategory(0)
+    assert sampler(b, t).shape == (b, t, 0)
+    assert torch.equal(sampler.labels(b), torch.zeros(b, dtype=torch.long))
+
+
+def test_bad_labels():
+    sampler = OneHotCategory(3)
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        sampler(2, 4, labels=torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        sampler(2, 4, labels=torch.tensor([-1, 0]))
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        sampler(2, 4, labels=torch.tensor([0, 1, 2]))
+
+
+def test_samplers_have_no_state_to_save():
+    # content and category are parameter-free; only the GRU's weights belong in a checkpoint
+    assert GaussianContent(5).state_dict() == {}
+    assert OneHotCategory(5).state_dict() == {}
+    assert set(GRUMotion(5).state_dict()) == {"gru.weight_ih", "gru.weight_hh", "gru.bias_ih", "gru.bias_hh"}
+
+
+# motion ----------------------------------------------------------------------------------
+@FAST
+@given(b=batches, t=lengths, dim=dims, seed=seeds)
+def test_motion_shape_and_reproducibility(b, t, dim, seed):
+    torch.manual_seed(0)
+    motion = GRUMotion(dim)
+    z = motion(b, t, seeded(seed))
+    assert z.shape == (b, t, dim)
+    assert torch.isfinite(z).all()
+    assert torch.equal(z, motion(b, t, generator=seeded(seed)))
+    assert not torch.equal(z, motion(b, t, generator=seeded(seed + 1)))
+
+
+def test_motion_follows_the_gru_recurrence():
+    # h_0 ~ N(0, I), h_t = GRUCell(ε_t, h_{t-1}); the output is h_1..h_T
+    torch.manual_seed(0)
+    motion = GRUMotion(4)
+    z = motion(3, 5, seeded(11))
+    g = seeded(11)
+    h = torch.randn(3, 4, generator=g)
+    noise = torch.randn(5, 3, 4, generator=g)
+    expected = []
+    for eps in noise:
+        h = motion.gru(eps, h)
+        expected.append(h)
+    torch.testing.assert_close(z, torch.stack(expected, dim=1))
+
+
+def test_motion_changes_over_time_and_is_learnable():
+    motion = GRUMotion(10)
+    z = motion(2, 6, seeded(0))
+    assert not torch.allclose(z[:, 0], z[:, 1])
+    z.pow(2).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in motion.parameters())
+
+
+def test_motion_needs_a_frame():
+    with pytest.raises(ValueError, match="video_length must be at least 1"):
+        GRUMotion(3)(2, 0)
