@@ -38,13 +38,19 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from vidgan.registry import REGISTRIES, registry
+    from vidgan.registry import REGISTRIES, RegistryError, registry
 
     kinds = [registry(args.kind).kind] if args.kind else list(REGISTRIES)
     table = Table("kind", "name", "origin")
     failures = []
     for kind in kinds:
         reg = REGISTRIES[kind]
+        for name in reg.names(args.pattern):  # import the plugins: those that fail are listed below
+            if reg.origin(name) != "built-in":
+                try:
+                    reg.get(name)
+                except RegistryError:
+                    pass
         for name in reg.names(args.pattern):
             table.add_row(kind, name, reg.origin(name))
         failures += [(kind, name, error) for name, error in reg.failures.items()]
