@@ -101,5 +101,6 @@ def load_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) -
     problems += [f"{k} unexpected" for k in state if k not in own]
     if problems:
         raise VidganError(f"the checkpoint's {what} does not fit this config (another recipe or "
-                          f"size?): {'; '.join(problems[:8])}{' ...' if len(problems) > 8 else ''}")
+                          f"size?); checkpoint vs config: {'; '.join(problems[:8])}"
+                          f"{' ...' if len(problems) > 8 else ''}")
     module.load_state_dict(state)

@@ -34,8 +34,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
 from vidgan.errors import VidganError
-from vidgan.registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
-from vidgan.training import checkpoint, distributed
+from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
+from vidgan.training import checkpoint, distributed, levers
 from vidgan.training.samples import write_gif
 
 log = logging.getLogger("vidgan")
@@ -59,7 +59,8 @@ def build_generator(cfg: DictConfig) -> nn.Module:
 
 @dataclass
 class Critic:
-    """A discriminator with its loss, auxiliary losses, batch size, weight and optimiser."""
+    """A discriminator with its loss, auxiliary losses, batch size, weight, optimiser and the
+    augmentation applied to both its real and fake inputs (identity when none)."""
 
     name: str
     net: nn.Module
@@ -68,11 +69,12 @@ class Critic:
     batch: int
     weight: float
     optimizer: torch.optim.Optimizer
+    augment: nn.Module
 
 
-def adam(module: nn.Module, cfg: DictConfig) -> torch.optim.Adam:
+def adam(module: nn.Module, cfg: DictConfig, fused: bool = False) -> torch.optim.Adam:
     return torch.optim.Adam(module.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
-                            weight_decay=cfg.optim.weight_decay)
+                            weight_decay=cfg.optim.weight_decay, fused=True if fused else None)
 
 
 def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Module:
@@ -85,14 +87,15 @@ def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Modu
     return module
 
 
-def build_critics(cfg: DictConfig, device: torch.device) -> list[Critic]:
+def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = False) -> list[Critic]:
     critics = []
     for name, section in cfg.discriminators.items():
         net = prepare(DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name)), cfg, device)
         critics.append(Critic(name, net, LOSSES.build(section.get("loss", "bce")),
                               [LOSSES.build(a) for a in section.get("aux", [])],
                               section.get("batch", 1), float(section.get("weight", 1.0)),
-                              adam(net, cfg)))
+                              adam(net, cfg, fused_optim), AUGMENTATIONS.build(section.augment)
+                              if section.get("augment") else nn.Identity()))
     return critics
 
 
@@ -123,15 +126,18 @@ class Trainer:
         self.cfg = cfg
         self.device = distributed.setup(resolve_device(cfg.device))
         self.rank, self.world = distributed.rank(), distributed.world_size()
+        self.levers = levers.resolve(cfg.train, self.device)
         torch.manual_seed(cfg.seed)  # the same initial weights on every process
         dataset = DATASETS.build(C.dataset_name(cfg), **C.dataset_kwargs(cfg))
         self.dataset = distributed.Shard(dataset, self.rank, self.world) if self.world > 1 else dataset
         self.generator = prepare(build_generator(cfg), cfg, self.device)
-        self.critics = build_critics(cfg, self.device)
-        self.g_optimizer = adam(self.generator, cfg)
+        self.critics = build_critics(cfg, self.device, self.levers.fused_optim)
+        self.g_optimizer = adam(self.generator, cfg, self.levers.fused_optim)
         self.ema = (AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
                                   use_buffers=True) if cfg.train.ema_decay > 0 else None)
         self._check_categories()
+        levers.apply(self.levers, self.generator, [c.net for c in self.critics])
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.levers.precision == "fp16")
         torch.manual_seed(cfg.seed + 7919 * self.rank)  # instance noise differs per process
         self.latent_rng = torch.Generator().manual_seed(cfg.seed + 7919 * self.rank)
         self.data_rng = torch.Generator().manual_seed(cfg.seed + 7919 * self.rank + 1)
@@ -158,12 +164,16 @@ class Trainer:
             x, y = sample_frames(self.dataset, critic.batch, self.data_rng)
         else:
             x, y = sample_clips(self.dataset, critic.batch, data.video_length, data.every_nth, self.data_rng)
-        return x.to(self.device), y.to(self.device)
+        return levers.to_layout(self.levers, x.to(self.device)), y.to(self.device)
 
     def fake_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
-        if critic.net.view == "frames":
-            return self.generator.sample_images(critic.batch, generator=self.latent_rng)
-        return self.generator.sample_videos(critic.batch, generator=self.latent_rng)
+        if critic.net.view == "clips":
+            fake, labels = self.generator.sample_videos(critic.batch, generator=self.latent_rng)
+        elif self.cfg.train.mode == "reference":
+            fake, labels = levers.original_images(self.generator, critic.batch, self.latent_rng)
+        else:
+            fake, labels = self.generator.sample_images(critic.batch, generator=self.latent_rng)
+        return levers.to_layout(self.levers, fake), labels
 
     # one iteration ------------------------------------------------------------------
     def _apply(self, loss: torch.Tensor, module: nn.Module, optimizer: torch.optim.Optimizer,
@@ -177,37 +187,52 @@ class Trainer:
                 raise NonFiniteLoss(f"loss {name} became {loss.item()} at step {self.step + 1}; {last}; "
                                     "lower optim.lr, or set train.on_nan=skip to skip such steps")
             return False
-        loss.backward()
+        self.scaler.scale(loss).backward()  # the scaler is a no-op unless train.precision=fp16
         distributed.average_gradients(module)
-        optimizer.step()
+        self.scaler.step(optimizer)
         distributed.broadcast_state(module, buffers_only=True)
         return True
 
     def train_step(self) -> dict[str, float]:
+        lv = self.levers
+        if lv.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         losses: dict[str, torch.Tensor] = {}
         applied = True
+        fakes: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        if lv.reuse_fakes:  # one generator forward per critic; its graph is kept for the G step
+            with levers.autocast(lv, self.device):
+                fakes = {critic.name: self.fake_batch(critic) for critic in self.critics}
         for critic in self.critics:
             real, labels = self.real_batch(critic)
-            with torch.no_grad():
-                fake, _ = self.fake_batch(critic)
-            real_logits, real_classes = critic.net(real)
-            fake_logits, _ = critic.net(fake)
-            loss = critic.loss.discriminator(real_logits, fake_logits)
-            if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
-                loss = loss + critic.loss.penalty(critic.net, real, fake)
-            for aux in critic.aux:
-                loss = loss + aux(real_classes, labels)
+            with levers.autocast(lv, self.device):
+                if lv.reuse_fakes:
+                    fake = fakes[critic.name][0].detach()
+                else:
+                    with torch.no_grad():
+                        fake, _ = self.fake_batch(critic)
+                real, fake = critic.augment(real), critic.augment(fake)
+                real_logits, real_classes = critic.net(real)
+                fake_logits, _ = critic.net(fake)
+                loss = critic.loss.discriminator(real_logits, fake_logits)
+                if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
+                    loss = loss + critic.loss.penalty(critic.net, real, fake)
+                for aux in critic.aux:
+                    loss = loss + aux(real_classes, labels)
             applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}")
             losses[f"d_{critic.name}"] = loss.detach()
 
         g_loss = torch.zeros((), device=self.device)
-        for critic in self.critics:
-            fake, fake_labels = self.fake_batch(critic)
-            logits, classes = critic.net(fake)
-            g_loss = g_loss + critic.weight * critic.loss.generator(logits)
-            for aux in critic.aux:
-                g_loss = g_loss + aux(classes, fake_labels)
+        with levers.autocast(lv, self.device), \
+                levers.frozen([critic.net for critic in self.critics], lv.skip_critic_grads):
+            for critic in self.critics:
+                fake, fake_labels = fakes[critic.name] if lv.reuse_fakes else self.fake_batch(critic)
+                logits, classes = critic.net(critic.augment(fake))
+                g_loss = g_loss + critic.weight * critic.loss.generator(logits)
+                for aux in critic.aux:
+                    g_loss = g_loss + aux(classes, fake_labels)
         applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g")
+        self.scaler.update()
         if self.ema is not None:
             self.ema.update_parameters(self.generator)
         losses["g"] = g_loss.detach()
@@ -375,10 +400,11 @@ class Trainer:
             metrics.close()
         if writer:
             writer.close()
-        if self.step % train.checkpoint_every or not checkpoint.list_checkpoints(self.run_dir):
-            self.save_checkpoint()
-        if self.step % train.sample_every and self.rank == 0:
-            self.write_samples()
+        if self.step > done_at_start or not checkpoint.list_checkpoints(self.run_dir):
+            if self.step % train.checkpoint_every:
+                self.save_checkpoint()
+            if self.step % train.sample_every and self.rank == 0:
+                self.write_samples()
         if self.skipped:
             log.warning("%d steps were skipped because a loss was not finite", self.skipped)
 

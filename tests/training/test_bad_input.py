@@ -1,0 +1,171 @@
+"""Bad input: a one-line message that says what to fix, and no earlier checkpoint lost.
+
+Every case starts from a copy of a finished one-step run (its checkpoint and log) and
+checks, besides the message, that the copy's checkpoints are byte for byte intact.
+"""
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidgan.cli import main
+from vidgan.losses.adversarial import NonSaturatingBCE
+from vidgan.training import checkpoint
+
+from conftest import TINY
+
+
+def vidgan(*args):
+    try:
+        main([str(a) for a in args])
+    except SystemExit as exit:
+        return exit.code
+    return 0
+
+
+def strip(path, frames, size=32, seed=0):
+    """A horizontal frame strip of ``frames`` random frames."""
+    pixels = np.random.default_rng(seed).integers(0, 255, (size, size * frames, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+def strips_folder(root, frames=(16, 16, 16, 16)):
+    for i, n in enumerate(frames):
+        strip(root / str(i % 2) / f"{i}.png", n, seed=i)
+    return root
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("finished") / "run"
+    assert vidgan("run", "recipe=mocogan", "train.steps=1", f"run_dir={run}", *TINY) == 0
+    return run
+
+
+@pytest.fixture
+def run(finished_run, tmp_path):
+    """A private copy of the finished run; the test checks its checkpoints survive."""
+    copy = shutil.copytree(finished_run, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in checkpoint.list_checkpoints(copy)}
+    yield copy
+    after = {p.name: p.read_bytes() for p in checkpoint.list_checkpoints(copy)}
+    assert all(after.get(name) == data for name, data in before.items()), "an earlier checkpoint changed"
+
+
+def fails(capsys, message, *args):
+    assert vidgan(*args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+STRIPS = ["recipe=mocogan", "train.steps=2", *TINY[:3], *TINY[4:]]  # TINY without synthetic-only keys
+
+
+def test_missing_data_folder(run, tmp_path, capsys):
+    fails(capsys, "does not exist", "run", *STRIPS, f"data.root={tmp_path / 'nope'}", f"run_dir={tmp_path / 'r'}")
+
+
+def test_empty_class_folders(run, tmp_path, capsys):
+    (tmp_path / "data" / "walk").mkdir(parents=True)
+    fails(capsys, "no readable", "run", *STRIPS, f"data.root={tmp_path / 'data'}", f"run_dir={tmp_path / 'r'}")
+
+
+def test_strips_too_short_for_the_clip(run, tmp_path, capsys):
+    root = strips_folder(tmp_path / "data", frames=(5, 6))
+    fails(capsys, "shorter than 13 frames", "run", *STRIPS, f"data.root={root}", f"run_dir={tmp_path / 'r'}")
+
+
+def test_corrupt_png_is_skipped_with_a_warning(run, tmp_path, caplog):
+    root = strips_folder(tmp_path / "data", frames=(16,))
+    good = (root / "0" / "0.png").read_bytes()
+    (root / "0" / "broken.png").write_bytes(good[:100] + b"\0" * 200)  # header intact, data not
+    assert vidgan("run", *STRIPS, "train.steps=3", f"data.root={root}", f"run_dir={tmp_path / 'r'}") == 0
+    assert "broken.png" in caplog.text and "skipping it" in caplog.text
+    assert checkpoint.load(tmp_path / "r")["step"] == 3
+
+
+def test_non_image_file_is_ignored(run, tmp_path, capsys):
+    root = strips_folder(tmp_path / "data", frames=(16, 16))
+    (root / "0" / "notes.txt").write_text("not a video")
+    assert vidgan("run", *STRIPS, f"data.root={root}", f"run_dir={tmp_path / 'r'}") == 0
+    assert checkpoint.load(tmp_path / "r")["step"] == 2
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.stepz=3", "unknown config key 'train.stepz'; did you mean 'train.steps'?"),
+    ("train.steps=three", "'train.steps'"),
+    ("discriminators.video.name=patch-vidoe", "did you mean 'patch-video'"),
+    ("generator.ngf=wide", "generator.ngf must be int"),
+])
+def test_config_errors_before_training(run, tmp_path, capsys, override, message):
+    fails(capsys, message, "run", "recipe=mocogan", override, f"run_dir={tmp_path / 'r'}")
+    assert not (tmp_path / "r").exists()
+
+
+def test_broken_plugin_is_named_and_the_rest_works(run, tmp_path):
+    site = tmp_path / "site"
+    info = site / "broken_video_d-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-video-d\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[vidgan.discriminators]\nbroken-d = broken_video_d:D\n")
+    (site / "broken_video_d.py").write_text("raise ImportError('needs a library that is not installed')\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    bad = subprocess.run([sys.executable, "-m", "vidgan", "run", "recipe=mocogan",
+                          "discriminators.video.name=broken-d", f"run_dir={tmp_path / 'r'}"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "discriminator 'broken-d' failed to load: broken-video-d 0.1: ImportError: needs a library" in bad.stderr
+    listing = subprocess.run([sys.executable, "-m", "vidgan", "list", "discriminators"],
+                             env=env, capture_output=True, text=True, check=True)
+    assert "patch-video" in listing.stdout and "broken-d" in listing.stdout + listing.stderr
+
+
+def test_checkpoint_of_another_recipe_names_layers(run, capsys):
+    fails(capsys, "does not fit this config", "run", f"train.resume={run}", "generator.dim_z_category=6",
+          "discriminators.video.name=categorical-video")
+    assert vidgan("run", f"train.resume={run}", "generator.ngf=16") == 2
+    assert "checkpoint vs config: decoder.net.0.conv.weight (60, 32, 4, 4) vs (60, 64, 4, 4)" in capsys.readouterr().err
+
+
+def test_full_disk_keeps_the_last_checkpoint(run, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.torch, "save", full)
+    fails(capsys, "No space left on device", "run", f"train.resume={run}", "train.steps=2")
+    assert checkpoint.load(run)["step"] == 1
+
+
+def test_unwritable_run_folder(run, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    fails(capsys, "cannot write the run folder", "run", "recipe=mocogan", *TINY, f"run_dir={tmp_path / 'file' / 'run'}")
+
+
+def nan_generator_loss(self, fake):
+    return fake.sum() * float("nan")
+
+
+def test_nan_loss_stops_keeping_the_last_good_checkpoint(run, capsys, monkeypatch):
+    monkeypatch.setattr(NonSaturatingBCE, "generator", nan_generator_loss)
+    fails(capsys, "loss g became nan at step 2; the last good checkpoint is", "run", f"train.resume={run}",
+          "train.steps=3")
+    assert checkpoint.load(run)["step"] == 1
+
+
+def test_nan_loss_skip_leaves_the_generator_unchanged(run, caplog, monkeypatch):
+    monkeypatch.setattr(NonSaturatingBCE, "generator", nan_generator_loss)
+    before = checkpoint.load(run)["generator"]
+    assert vidgan("run", f"train.resume={run}", "train.steps=3", "train.on_nan=skip") == 0
+    assert "2 steps were skipped" in caplog.text
+    after = checkpoint.load(run)
+    assert after["step"] == 3
+    for key, value in before.items():
+        if "running" not in key and "num_batches" not in key:  # batch norm statistics still move
+            assert (after["generator"][key] == value).all(), key

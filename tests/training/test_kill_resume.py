@@ -1,0 +1,77 @@
+"""A run killed with SIGKILL at a random step and resumed repeats the uninterrupted run exactly."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from vidgan.training import checkpoint
+
+from conftest import TINY
+
+ARGS = ["recipe=mocogan-categorical", "train.steps=30", "train.checkpoint_every=1",
+        "train.sample_every=1000", *TINY]
+
+
+def vidgan(*args):
+    return [sys.executable, "-m", "vidgan", *map(str, args)]
+
+
+def losses(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k != "time"} for row in rows]
+
+
+def start_and_stop(run_dir, at_step, how, *extra):
+    """Start a run and send it ``how`` once its log reaches ``at_step``."""
+    proc = subprocess.Popen(vidgan("run", f"run_dir={run_dir}", *ARGS, *extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_file() and log.read_text().count("\n") >= at_step:
+            proc.send_signal(how)
+            break
+        time.sleep(0.005)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def assert_same_run(a, b):
+    assert losses(a) == losses(b)
+    x, y = checkpoint.load(a), checkpoint.load(b)
+    assert x["step"] == y["step"] == 30
+    for part in ("generator", "discriminators"):
+        flat_x = x[part] if part == "generator" else {f"{n}.{k}": v for n, s in x[part].items() for k, v in s.items()}
+        flat_y = y[part] if part == "generator" else {f"{n}.{k}": v for n, s in y[part].items() for k, v in s.items()}
+        assert flat_x.keys() == flat_y.keys()
+        for key in flat_x:
+            assert torch.equal(flat_x[key], flat_y[key]), key
+
+
+def test_sigkill_then_resume_is_identical(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(vidgan("run", f"run_dir={straight}", *ARGS), check=True, capture_output=True)
+    kill_at = random.randint(3, 25)
+    code, _ = start_and_stop(killed, kill_at, signal.SIGKILL)
+    assert code == -signal.SIGKILL, f"the run ended before step {kill_at}"
+    assert checkpoint.list_checkpoints(killed), "no checkpoint before the kill"
+    subprocess.run(vidgan("run", f"train.resume={killed}"), check=True, capture_output=True)
+    assert_same_run(straight, killed)
+
+
+def test_sigterm_writes_a_checkpoint_and_resume_is_identical(tmp_path):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    subprocess.run(vidgan("run", f"run_dir={straight}", *ARGS, "train.checkpoint_every=1000"),
+                   check=True, capture_output=True)
+    code, err = start_and_stop(stopped, 5, signal.SIGTERM, "train.checkpoint_every=1000")
+    assert code == 128 + signal.SIGTERM
+    assert "train.resume=" in err
+    step = checkpoint.load(stopped)["step"]
+    assert 5 <= step < 30 and losses(stopped)[-1]["step"] == step
+    subprocess.run(vidgan("run", f"train.resume={stopped}"), check=True, capture_output=True)
+    assert_same_run(straight, stopped)
