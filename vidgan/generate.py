@@ -5,12 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from vidgan.errors import VidganError
 from vidgan.training import checkpoint
 from vidgan.training.samples import write_gif, write_grid
 from vidgan.training.trainer import build_generator
+
+
+def load_generator(path: str | Path, ema: bool = True) -> tuple[torch.nn.Module, DictConfig]:
+    """The generator of a checkpoint file or run folder, in eval mode, and the run's config.
+
+    With ``ema`` (the default) the EMA weights are used when the run kept them.
+    """
+    state = checkpoint.load(path)
+    cfg = OmegaConf.create(state["config"])
+    generator = build_generator(cfg)
+    weights = state["ema_generator"] if ema and "ema_generator" in state else state["generator"]
+    checkpoint.load_weights(generator, weights, "generator")
+    return generator.eval(), cfg
 
 
 def generate(path: str | Path, num_videos: int, out: Path | None = None, category: int | None = None,
@@ -23,11 +36,7 @@ def generate(path: str | Path, num_videos: int, out: Path | None = None, categor
     if num_videos < 1:
         raise VidganError(f"--num-videos must be at least 1, got {num_videos}")
     path = Path(path)
-    state = checkpoint.load(path)
-    cfg = OmegaConf.create(state["config"])
-    generator = build_generator(cfg)
-    checkpoint.load_weights(generator, state.get("ema_generator", state["generator"]), "generator")
-    generator.eval()
+    generator, _ = load_generator(path)
     labels = None
     categories = getattr(generator, "dim_z_category", 0)
     if category is not None:

@@ -72,6 +72,15 @@ def broadcast_state(module: nn.Module, buffers_only: bool = False) -> None:
         dist.broadcast(t, src=0)
 
 
+def everywhere(flag: torch.Tensor) -> bool:
+    """True when a boolean scalar is true on every process (so all take the same branch)."""
+    if world_size() == 1:
+        return bool(flag)
+    flag = flag.to(torch.int32).reshape(1)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag)
+
+
 def gather(obj: object) -> list[object]:
     """Every process's ``obj``, in rank order (on every process)."""
     if world_size() == 1:
