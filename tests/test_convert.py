@@ -361,3 +361,35 @@ def test_load_original_bad_files(tmp_path):
     torch.save([torch.zeros(1)], tmp_path / "list.pth")
     with pytest.raises(VidganError, match="not a state_dict"):
         load_original(tmp_path / "list.pth")
+
+
+# the `vidgan convert` command ------------------------------------------------------------
+def test_vidgan_convert_writes_a_checkpoint_that_generates(tmp_path):
+    from vidgan.cli import main
+    from vidgan.generate import load_generator
+
+    generator = randomise(original_generator(ngf=8), seed=1)
+    video_d = randomise(original_discriminator("categorical-video", ndf=8), seed=2)
+    torch.save(generator.state_dict(), tmp_path / "G.pth")
+    torch.save(video_d.state_dict(), tmp_path / "D.pth")
+    out = tmp_path / "original.pt"
+    main(["convert", "recipe=mocogan-categorical", "generator.ngf=8", "discriminators.video.ndf=8",
+          "--generator", str(tmp_path / "G.pth"), "--discriminator", f"video={tmp_path / 'D.pth'}",
+          "--out", str(out)])
+    ours, _ = load_generator(out)
+    z = torch.randn(4, 66)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.decoder(z), generator.eval().main(z[:, :, None, None]))
+    main(["generate", str(out), "--num-videos", "2", "--out", str(tmp_path / "gen")])
+    assert (tmp_path / "gen" / "grid.png").is_file()
+
+
+def test_vidgan_convert_rejects_a_mismatched_recipe(tmp_path, capsys):
+    from vidgan.cli import main
+
+    torch.save(randomise(original_generator(ngf=8), seed=1).state_dict(), tmp_path / "G.pth")
+    with pytest.raises(SystemExit):
+        main(["convert", "recipe=mocogan", "generator.ngf=8", "--generator", str(tmp_path / "G.pth"),
+              "--out", str(tmp_path / "x.pt")])
+    assert "does not fit this config" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()

@@ -59,6 +59,30 @@ def cmd_list(args: argparse.Namespace) -> None:
         console.print(f"[red]failed[/red] {kind} {name!r}: {error}")
 
 
+def cmd_convert(args: argparse.Namespace) -> None:
+    import torch
+
+    from vidgan.convert import convert_discriminator, convert_generator, load_original
+    from vidgan.config import load_config
+    from vidgan.training import checkpoint
+    from vidgan.training.trainer import build_critics, build_generator
+
+    cfg = load_config(args.overrides)
+    generator = build_generator(cfg)
+    checkpoint.load_weights(generator, convert_generator(load_original(args.generator)), "generator")
+    critics = {c.name: c.net for c in build_critics(cfg, torch.device("cpu"))}
+    for item in args.discriminator:
+        name, _, path = item.partition("=")
+        if name not in critics or not path:
+            raise VidganError(f"--discriminator {item!r}: write CRITIC=FILE with CRITIC one of "
+                              f"{', '.join(critics)}")
+        weights = convert_discriminator(load_original(path), cfg.discriminators[name].name)
+        checkpoint.load_weights(critics[name], weights, f"discriminator {name!r}")
+    state = {"step": 0, "config": OmegaConf.to_container(cfg), "generator": generator.state_dict(),
+             "discriminators": {n: net.state_dict() for n, net in critics.items()}}
+    console.print(f"wrote {checkpoint.save(state, args.out)}; try: vidgan generate {args.out}")
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from vidgan.generate import generate
 
@@ -98,6 +122,16 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
     gen.set_defaults(func=cmd_generate)
+
+    conv = sub.add_parser("convert", help="import weights of the original MoCoGAN code: "
+                                          "vidgan convert recipe=mocogan-categorical --generator G.pth --out X.pt")
+    conv.add_argument("overrides", nargs="*", metavar="key=value",
+                      help="recipe=NAME and any overrides that match the original model")
+    conv.add_argument("--generator", required=True, type=Path, help="state_dict of the original VideoGenerator")
+    conv.add_argument("--discriminator", action="append", default=[], metavar="CRITIC=FILE",
+                      help="state_dict of an original discriminator for the recipe's critic, e.g. video=D.pth")
+    conv.add_argument("--out", required=True, type=Path, help="the vidgan checkpoint to write")
+    conv.set_defaults(func=cmd_convert)
 
     ev = sub.add_parser("eval", help="compute metrics of a checkpoint, write eval.json and eval.md: "
                                      "vidgan eval RUN metrics=[acd,mcs] num_videos=256")

@@ -47,7 +47,7 @@ class MoCoGANGenerator(nn.Module):
                        generator: torch.Generator | None = None,
                        labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Latents ``b t d`` in the original's order [content, category, motion], and labels ``b``."""
-        t = video_length or self.video_length
+        t = self.video_length if video_length is None else video_length
         if labels is None:
             labels = self.category.labels(num_videos, generator)
         z = torch.cat([self.content(num_videos, t, generator),
