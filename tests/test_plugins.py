@@ -5,13 +5,15 @@ stays clean) into a throwaway folder, and a deliberately broken distribution is 
 beside them. Each check runs ``python -m vidgan`` in a fresh process with that folder
 first on ``PYTHONPATH``, so vidgan finds the plugins through their entry points exactly
 as it finds distributions in site-packages, whether or not the plugins are also
-installed in the test environment.
+installed in the test environment. The minimal plugin of the plugin author's guide
+(``docs/plugins.md``) is installed and tested the same way, from the page itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,17 +33,22 @@ SMALL = ["data.image_size=32", "data.video_length=8", "data.every_nth=1", "data.
          "discriminators.video.batch=2", "train.num_samples=2", "device=cpu"]
 
 
+def pip_install(target: Path, *sources: Path) -> None:
+    """``pip install`` source folders into ``target`` (offline, with this environment's setuptools)."""
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                             "--no-index", "--target", str(target), *map(str, sources)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """A folder holding the pip-installed example plugins and a broken distribution."""
     work = tmp_path_factory.mktemp("plugins")
-    sources = [shutil.copytree(ROOT / "plugins" / name, work / name,
-                               ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "build"))
-               for name in PLUGINS]
     target = work / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(target), *map(str, sources)],
-                   check=True, capture_output=True, text=True)
+    pip_install(target, *[shutil.copytree(ROOT / "plugins" / name, work / name,
+                                          ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "build"))
+                          for name in PLUGINS])
     info = target / "vidgan_broken-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vidgan-broken\nVersion: 0.1\n")
@@ -50,13 +57,13 @@ def site(tmp_path_factory) -> Path:
     return target
 
 
-def run(site: Path, *args: str, disable: bool = False) -> subprocess.CompletedProcess:
+def run(site: Path, *args: str, disable: bool = False, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "VIDGAN_DISABLE_PLUGINS"}
     env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [env.get("PYTHONPATH")])])
     env["COLUMNS"] = "200"
     if disable:
         env["VIDGAN_DISABLE_PLUGINS"] = "1"
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def table(stdout: str) -> set[tuple[str, ...]]:
@@ -113,3 +120,28 @@ def test_disabling_plugins_hides_them_all(site, tmp_path):
     assert "mocogan" in names and not names & {"vgan", "tgan", "wgan-gp", "broken-generator"}
     result = run(site, "-m", "vidgan", "run", "recipe=vgan", f"run_dir={tmp_path / 'run'}", disable=True)
     assert result.returncode == 2 and "unknown recipe 'vgan'" in result.stderr
+
+
+def test_the_guides_minimal_plugin_works(tmp_path):
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    files = dict(re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', guide, re.M | re.S))
+    assert set(files) == {"pyproject.toml", "src/vidgan_motion/__init__.py", "src/vidgan_motion/discriminator.py",
+                          "src/vidgan_motion/mocogan-motion.yaml", "tests/test_motion.py"}
+    plugin = tmp_path / "vidgan-motion"
+    for path, body in files.items():
+        (plugin / path).parent.mkdir(parents=True, exist_ok=True)
+        (plugin / path).write_text(body)
+    pip_install(tmp_path / "site", plugin)
+
+    tests = run(tmp_path / "site", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=plugin)
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
+
+    run_dir = tmp_path / "run"
+    small = ["data.image_size=32", "data.video_length=13", "data.every_nth=1", "data.options.num_videos=8",
+             "generator.ngf=8", "train.num_samples=2", "device=cpu"] + [
+        f"discriminators.{critic}.{key}" for critic in ("image", "video", "motion") for key in ("ndf=4", "batch=2")]
+    result = run(tmp_path / "site", "-m", "vidgan", "run", "recipe=mocogan-motion", "train.steps=1",
+                 f"run_dir={run_dir}", *small)
+    assert result.returncode == 0, result.stderr
+    [row] = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"d_image", "d_video", "d_motion", "g"} <= row.keys()

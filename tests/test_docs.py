@@ -1,0 +1,118 @@
+"""The documentation site builds strictly and renders in a real browser.
+
+The site is built with ``mkdocs build --strict`` into a temporary folder, served on
+localhost from a thread, and pages are loaded in headless Chromium (Debian's
+``chromium``), whose ``--dump-dom`` prints the page after its scripts ran. The browser
+tests are skipped only where Chromium is not installed; the build needs the ``docs``
+extra (``pip install -e '.[docs]'``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from vidgan.registry import REGISTRIES
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    pytest.importorskip("mkdocstrings", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def url(site):
+    handler = functools.partial(QuietHandler, directory=str(site))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        server.shutdown()
+        thread.join()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def browse(url: str, tmp_path: Path) -> str:
+    """The DOM of a page after headless Chromium loaded it and ran its scripts."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the pages were not loaded")
+    result = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def text(dom: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", dom))
+
+
+def nav(dom: str) -> set[str]:
+    """The texts of the navigation links."""
+    links = re.findall(r'<a[^>]*class="md-nav__link[^"]*"[^>]*>(.*?)</a>', dom, re.S)
+    return {" ".join(text(link).split()) for link in links}
+
+
+def title(dom: str) -> str:
+    return html.unescape(re.search(r"<title>(.*?)</title>", dom, re.S).group(1)).strip()
+
+
+def test_front_page_renders(url, tmp_path):
+    dom = browse(url, tmp_path)
+    assert title(dom) == "vidgan"
+    assert {"Quick start", "Concepts", "Components", "Writing a plugin", "CLI reference", "Registry"} <= nav(dom)
+    code = [text(c) for c in re.findall(r"<code[^>]*>.*?</code>", dom, re.S)]
+    assert any("vidgan run recipe=mocogan train.steps=500" in c for c in code)
+    assert 'title="Copy to clipboard"' in dom  # the button the theme's script adds to code blocks
+    for image in re.findall(r'<img[^>]+src="([^"]+)"', dom):
+        with urllib.request.urlopen(url + image) as response:
+            assert response.status == 200 and len(response.read()) > 1000, image
+
+
+def test_api_page_renders(url, tmp_path):
+    dom = browse(url + "api/testing/", tmp_path)
+    assert title(dom) == "Testing plugins - vidgan"
+    assert {"Home", "Registry", "Testing plugins"} <= nav(dom)
+    assert re.search(r'class="md-nav__link md-nav__link--active"[^>]*>\s*<span[^>]*>\s*Testing plugins', dom)
+    headings = text(" ".join(re.findall(r'<h\d[^>]*class="doc doc-heading".*?</h\d>', dom, re.S)))
+    assert "check_component" in headings and "sweep" in headings
+    code = [text(c) for c in re.findall(r"<code[^>]*>.*?</code>", dom, re.S)]
+    assert any('check_component("losses", "hinge")' in c for c in code)
+
+
+def test_every_builtin_is_documented(site):
+    pages = {page: (site / page / "index.html").read_text() for page in ("components", "recipes", "cli")}
+    for kind, reg in REGISTRIES.items():
+        for name in (n for n in reg.names() if reg.origin(n) == "built-in"):
+            if kind == "recipes":
+                assert f"<code>{name}</code>" in pages["recipes"], f"recipe {name}"
+            else:
+                assert f'id="{kind}-{name}"' in pages["components"], f"{kind}/{name}"
+    for command in ["run", "show", "list", "generate"]:
+        assert f"$ vidgan {command} --help" in text(pages["cli"])
