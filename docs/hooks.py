@@ -7,7 +7,8 @@ from the code:
 - ``<!-- vidgan:components KIND -->``: a table of KIND's built-in components and, for
   each, its full reference (docstring with shapes and example). On the components page,
   a kind that has built-ins but no marker gets a section appended at the end.
-- ``<!-- vidgan:recipes -->``: each built-in recipe's YAML.
+- ``<!-- vidgan:recipes -->``: each built-in recipe's YAML under a heading;
+  ``<!-- vidgan:recipes NAME -->``: one recipe's YAML.
 - ``<!-- vidgan:show RECIPE -->``: the resolved config of a recipe (``vidgan show``).
 - ``<!-- vidgan:cli -->``: the ``--help`` of ``vidgan`` and of each command.
 
@@ -83,10 +84,14 @@ def components(kind: str) -> str:
     return "\n".join(rows) + "\n\n" + "\n".join(sections)
 
 
-def recipes() -> str:
+def recipes(name: str | None = None) -> str:
     parts = []
-    for name, path in _builtins("recipes"):
-        parts.append(f"### `{name}`\n\n```yaml title=\"{Path(path).name}\"\n{Path(path).read_text().strip()}\n```\n")
+    for recipe, path in _builtins("recipes"):
+        if name in (None, recipe):
+            heading = f"### `{recipe}`\n\n" if name is None else ""
+            parts.append(f'{heading}```yaml title="{Path(path).name}"\n{Path(path).read_text().strip()}\n```\n')
+    if not parts:
+        raise ValueError(f"docs marker names no built-in recipe: {name!r}")
     return "\n".join(parts)
 
 
@@ -122,7 +127,7 @@ def _expand(match: re.Match) -> str:
     if what == "components":
         return components(arg)
     if what == "recipes":
-        return recipes()
+        return recipes(arg)
     if what == "show":
         return show(arg)
     if what == "cli":
