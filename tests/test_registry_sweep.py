@@ -105,6 +105,14 @@ class _VectorLoss:
         return -fake.mean()
 
 
+class _DetachedPenalty(_VectorLoss):
+    def discriminator(self, real, fake):
+        return (real - fake).mean()
+
+    def penalty(self, discriminator, real, fake):
+        return discriminator(real)[0].detach().pow(2).mean()  # no gradient reaches the weights
+
+
 class _UnboundedGenerator(nn.Module):
     def __init__(self, channels: int = 3, image_size: int = 16):
         super().__init__()
@@ -123,6 +131,7 @@ class _UnboundedGenerator(nn.Module):
     (DISCRIMINATORS, _BatchlessD, r"logits for input \(2, 3, 32, 32\) should have shape \(2\), got \(\)"),
     (SAMPLERS, _UnseededSampler, "equally seeded"),
     (LOSSES, _VectorLoss, r"should have shape \(\), got \(2,\)"),
+    (LOSSES, _DetachedPenalty, "penalty"),
     (GENERATORS, _UnboundedGenerator, r"\[-1, 1\]"),
     (GENERATORS, lambda **kw: object(), "sample_videos"),
     (LOSSES, lambda: 3, "needs discriminator"),

@@ -15,7 +15,9 @@ forward and backward, losses take logits that require grad. It raises
   ``clips``: ``b c t h w`` with ``t`` just above ``min_frames``), ``(logits,
   class_logits)`` with the batch first, finite, a finite gradient for every parameter;
 - losses with ``discriminator`` and ``generator`` (adversarial): scalars with finite
-  gradients for per-sample and patch-map logits; other callables (auxiliary losses):
+  gradients for per-sample and patch-map logits, and, if they have one,
+  ``penalty(discriminator, real, fake)`` a finite scalar whose gradient reaches the
+  discriminator's weights; other callables (auxiliary losses):
   ``loss(class_logits, labels)`` is a scalar with a finite gradient.
 
 :func:`sweep` checks every registered name of some kinds. A plugin's test suite can be
@@ -215,6 +217,19 @@ def _check_discriminator(who: str, d: Any, args: dict[str, Any]) -> None:
     _check_gradients(who, d)
 
 
+class _PatchCritic(nn.Module):
+    """A one-convolution frames discriminator (a logit map) for checking penalties."""
+
+    view = "frames"
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, 3, bias=False)  # a penalty on input gradients never reaches a bias
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.conv(x)[:, 0], None
+
+
 def _check_loss(who: str, loss: Any, args: dict[str, Any]) -> None:
     def scalar(what: str, value: Any, *inputs: torch.Tensor) -> None:
         _check_tensor(who, what, value, ())
@@ -229,6 +244,15 @@ def _check_loss(who: str, loss: Any, args: dict[str, Any]) -> None:
             scalar(f"discriminator(real, fake) on logits {shape}", loss.discriminator(real, fake), real, fake)
             fake = torch.randn(shape, requires_grad=True)
             scalar(f"generator(fake) on logits {shape}", loss.generator(fake), fake)
+        if hasattr(loss, "penalty"):
+            critic = _PatchCritic()
+            real, fake = torch.randn(BATCH, 3, 8, 8), torch.randn(BATCH, 3, 8, 8)
+            what = "penalty(discriminator, real, fake) on frames (2, 3, 8, 8)"
+            value = _check_tensor(who, what, loss.penalty(critic, real, fake), ())
+            if not value.requires_grad:
+                _fail(who, f"{what} does not depend on the discriminator's weights")
+            value.backward()
+            _check_gradients(who, critic)
     elif callable(loss):
         class_logits = torch.randn(BATCH + 2, 5, requires_grad=True)
         labels = torch.tensor([0, 4, 2, 1])
