@@ -10,6 +10,7 @@ extra (``pip install -e '.[docs]'``).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import html
 import os
 import re
@@ -116,3 +117,18 @@ def test_every_builtin_is_documented(site):
                 assert f'id="{kind}-{name}"' in pages["components"], f"{kind}/{name}"
     for command in ["run", "show", "list", "generate"]:
         assert f"$ vidgan {command} --help" in text(pages["cli"])
+
+
+def test_sample_script_writes_the_assets(tmp_path):
+    pytest.importorskip("matplotlib", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "docs" / "scripts" / "make_samples.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(["--steps", "2", "--device", "cpu", "--out", str(tmp_path)])
+    for name in ["samples/data.gif", "samples/mocogan.gif"]:
+        with Image.open(tmp_path / name) as gif:  # 8 videos of 32×32 in a 3×3 grid, 16 frames
+            assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
+    with Image.open(tmp_path / "loss.png") as plot:
+        assert plot.size == (640, 320)
