@@ -109,7 +109,7 @@ def cli() -> str:
     top = parser()
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction)).choices
     columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "88"  # argparse wraps help text to the terminal width
+    os.environ["COLUMNS"] = "76"  # argparse wraps help to the terminal width; 76 fits the page
     try:
         parts = [f"```text\n$ vidgan --help\n{top.format_help().strip()}\n```\n"]
         parts += [f"### `vidgan {name}`\n\n```text\n$ vidgan {name} --help\n{sub.format_help().strip()}\n```\n"
