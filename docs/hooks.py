@@ -22,6 +22,7 @@ import inspect
 import os
 import re
 from pathlib import Path
+from unittest import mock
 
 import griffe
 
@@ -103,36 +104,26 @@ def show(recipe: str) -> str:
     return f"```yaml\n{OmegaConf.to_yaml(load_config([f'recipe={recipe}'])).strip()}\n```\n"
 
 
-def cli() -> str:
+def cli(_: None = None) -> str:
     from vidgan.cli import parser
 
     top = parser()
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction)).choices
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "76"  # argparse wraps help to the terminal width; 76 fits the page
-    try:
+    with mock.patch.dict(os.environ, {"COLUMNS": "76"}):  # argparse wraps help to the terminal; 76 fits the page
         parts = [f"```text\n$ vidgan --help\n{top.format_help().strip()}\n```\n"]
         parts += [f"### `vidgan {name}`\n\n```text\n$ vidgan {name} --help\n{sub.format_help().strip()}\n```\n"
                   for name, sub in commands.items()]
-    finally:
-        if columns is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = columns
     return "\n".join(parts)
+
+
+EXPANDERS = {"components": components, "recipes": recipes, "show": show, "cli": cli}
 
 
 def _expand(match: re.Match) -> str:
     what, arg = match.groups()
-    if what == "components":
-        return components(arg)
-    if what == "recipes":
-        return recipes(arg)
-    if what == "show":
-        return show(arg)
-    if what == "cli":
-        return cli()
-    raise ValueError(f"unknown docs marker {match.group(0)!r}")
+    if what not in EXPANDERS:
+        raise ValueError(f"unknown docs marker {match.group(0)!r}")
+    return EXPANDERS[what](arg)
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
