@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from vidgan.training import checkpoint
@@ -53,25 +54,30 @@ def assert_same_run(a, b):
             assert torch.equal(flat_x[key], flat_y[key]), key
 
 
-def test_sigkill_then_resume_is_identical(tmp_path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(vidgan("run", f"run_dir={straight}", *ARGS), check=True, capture_output=True)
+def test_sigkill_then_resume_is_identical(tmp_path, straight_run):
+    killed = tmp_path / "killed"
     kill_at = random.randint(3, 25)
     code, _ = start_and_stop(killed, kill_at, signal.SIGKILL)
     assert code == -signal.SIGKILL, f"the run ended before step {kill_at}"
     assert checkpoint.list_checkpoints(killed), "no checkpoint before the kill"
     subprocess.run(vidgan("run", f"train.resume={killed}"), check=True, capture_output=True)
-    assert_same_run(straight, killed)
+    assert_same_run(straight_run, killed)
 
 
-def test_sigterm_writes_a_checkpoint_and_resume_is_identical(tmp_path):
-    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
-    subprocess.run(vidgan("run", f"run_dir={straight}", *ARGS, "train.checkpoint_every=1000"),
-                   check=True, capture_output=True)
-    code, err = start_and_stop(stopped, 5, signal.SIGTERM, "train.checkpoint_every=1000")
-    assert code == 128 + signal.SIGTERM
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    straight = tmp_path_factory.mktemp("straight") / "run"
+    subprocess.run(vidgan("run", f"run_dir={straight}", *ARGS), check=True, capture_output=True)
+    return straight
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_writes_a_checkpoint_and_resume_is_identical(tmp_path, straight_run, how):
+    stopped = tmp_path / "stopped"
+    code, err = start_and_stop(stopped, 5, how, "train.checkpoint_every=1000")
+    assert code == 128 + how
     assert "train.resume=" in err
     step = checkpoint.load(stopped)["step"]
     assert 5 <= step < 30 and losses(stopped)[-1]["step"] == step
     subprocess.run(vidgan("run", f"train.resume={stopped}"), check=True, capture_output=True)
-    assert_same_run(straight, stopped)
+    assert_same_run(straight_run, stopped)
