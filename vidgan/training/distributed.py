@@ -76,7 +76,8 @@ def everywhere(flag: torch.Tensor) -> bool:
     """True when a boolean scalar is true on every process (so all take the same branch)."""
     if world_size() == 1:
         return bool(flag)
-    flag = flag.to(torch.int32).reshape(1)
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    flag = flag.to(device=device, dtype=torch.int32).reshape(1)
     dist.all_reduce(flag, op=dist.ReduceOp.MIN)
     return bool(flag)
 
