@@ -10,6 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from vidgan.errors import VidganError
@@ -110,7 +111,8 @@ def parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_show)
 
     lst = sub.add_parser("list", help="list registered components (and plugins that failed)")
-    lst.add_argument("kind", nargs="?", help="samplers, generators, discriminators, losses, datasets, recipes")
+    lst.add_argument("kind", nargs="?", help="samplers, generators, discriminators, losses, datasets, "
+                                             "recipes, metrics, features, augmentations")
     lst.add_argument("--pattern", default="*", help="glob on names, e.g. 'patch-*'")
     lst.set_defaults(func=cmd_list)
 
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except VidganError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")

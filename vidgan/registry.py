@@ -155,9 +155,13 @@ DISCRIMINATORS = Registry("discriminators", "discriminator", "vidgan.discriminat
 LOSSES = Registry("losses", "loss", "vidgan.losses")
 DATASETS = Registry("datasets", "dataset", "vidgan.data")
 RECIPES = Registry("recipes", "recipe", "vidgan.recipes")
+METRICS = Registry("metrics", "metric", "vidgan.metrics")
+FEATURES = Registry("features", "feature", "vidgan.metrics.features")  # per-frame content features (ACD)
+AUGMENTATIONS = Registry("augmentations", "augmentation", "vidgan.augment")
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (SAMPLERS, GENERATORS, DISCRIMINATORS, LOSSES, DATASETS, RECIPES)
+    r.kind: r for r in (SAMPLERS, GENERATORS, DISCRIMINATORS, LOSSES, DATASETS, RECIPES,
+                        METRICS, FEATURES, AUGMENTATIONS)
 }
 
 

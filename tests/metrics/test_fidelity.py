@@ -1,0 +1,99 @@
+"""FID, KID and IS through torch-fidelity, with a tiny feature extractor registered in conftest."""
+
+import pytest
+import torch
+from conftest import TINY_EXTRACTOR, TinyExtractor
+from einops import rearrange
+
+from vidgan.data import SyntheticShapes
+from vidgan.errors import VidganError
+from vidgan.metrics.base import EvalContext
+from vidgan.metrics.fidelity import FID, INCEPTION, IS, KID
+from vidgan.metrics.fvd import frechet_distance, gaussian
+
+
+class RealVideos(torch.nn.Module):
+    dim_z_category = 0
+
+    def __init__(self, data, offset=0.0):
+        super().__init__()
+        self.data, self.offset = data, offset
+
+    def sample_videos(self, n, video_length=None, generator=None, labels=None):
+        index = torch.randint(len(self.data), (n,), generator=generator)
+        videos = torch.stack([self.data.frames(int(i), range(video_length)) for i in index])
+        return (videos + self.offset).clamp(-1, 1), torch.zeros(n, dtype=torch.int64)
+
+
+def context(tmp_path, generator, data, requested=()):
+    return EvalContext(generator, lambda: data, num_videos=10, video_length=6, every_nth=1, seed=0,
+                       batch_size=8, device=torch.device("cpu"), out_dir=tmp_path, requested=list(requested))
+
+
+@pytest.fixture
+def data():
+    return SyntheticShapes(image_size=16, num_videos=20, num_frames=6, min_frames=6)
+
+
+def test_fid_is_torch_fidelitys_frechet_distance_of_all_frames(tmp_path, data):
+    ctx = context(tmp_path, RealVideos(data, offset=0.3), data, ["fid"])
+    result = FID(feature_extractor=TINY_EXTRACTOR)(ctx)
+    extractor = TinyExtractor(TINY_EXTRACTOR, ["features"])
+
+    def features(videos):
+        return extractor(rearrange(videos, "b c t h w -> (b t) c h w"))[0]
+
+    fake, real = features(ctx.generated()[0]), features(ctx.real()[0])
+    assert result["value"] == pytest.approx(frechet_distance(*gaussian(fake), *gaussian(real)), rel=1e-4)
+    protocol = result["protocol"]
+    assert protocol["frames"] == 60 and protocol["feature_extractor"] == TINY_EXTRACTOR
+    assert protocol["weights"] is None and protocol["library"].startswith("torch-fidelity")
+
+
+def test_identical_frames_give_zero_fid_and_kid(tmp_path, data):
+    ctx = context(tmp_path, RealVideos(data), data, ["fid", "kid"])
+    ctx.generated = ctx.real
+    assert FID(TINY_EXTRACTOR)(ctx)["value"] == pytest.approx(0, abs=1e-6)
+    # KID's unbiased estimator is not exactly 0 on identical sets: its cross term keeps the diagonal
+    assert KID(TINY_EXTRACTOR)(ctx)["value"] == pytest.approx(0, abs=1e-3)
+
+
+def test_fid_kid_and_is_share_one_feature_pass(tmp_path, data):
+    ctx = context(tmp_path, RealVideos(data, offset=0.2), data, ["fid", "kid", "is"])
+    before = TinyExtractor.builds
+    fid, kid, inception = (metric(TINY_EXTRACTOR)(ctx) for metric in (FID, KID, IS))
+    assert TinyExtractor.builds == before + 1
+    assert fid["value"] > 0 and kid["value"] > 0 and kid["std"] >= 0
+    assert inception["value"] >= 1 and inception["protocol"]["isc_splits"] == 10
+    assert kid["protocol"]["kid_subset_size"] == 60 and kid["protocol"]["kid_subsets"] == 100
+    assert "real_clips" not in inception["protocol"]
+
+
+def test_is_alone_reads_no_real_data(tmp_path, data):
+    def no_data():
+        raise AssertionError("real data read")
+
+    ctx = EvalContext(RealVideos(data), no_data, num_videos=10, video_length=6, every_nth=1, seed=0,
+                      batch_size=8, device=torch.device("cpu"), out_dir=tmp_path, requested=["is"])
+    assert IS(TINY_EXTRACTOR)(ctx)["value"] >= 1
+
+
+def test_inception_weights_are_never_downloaded(monkeypatch, tmp_path):
+    def download(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr("torch.hub.load_state_dict_from_url", download)
+    with pytest.raises(VidganError, match=rf"{INCEPTION}.*inception_weights=PATH.*VIDGAN_INCEPTION_WEIGHTS"):
+        FID()
+    wrong = tmp_path / INCEPTION
+    wrong.write_bytes(b"not the weights")
+    with pytest.raises(VidganError, match=r"has SHA-256 .*not that of the InceptionV3 weights.*6726825d"):
+        FID(inception_weights=str(wrong))
+    monkeypatch.setenv("VIDGAN_INCEPTION_WEIGHTS", str(wrong))
+    with pytest.raises(VidganError, match="6726825d"):
+        KID()
+
+
+def test_an_unknown_extractor_lists_the_registered_ones():
+    with pytest.raises(VidganError, match=rf"no feature extractor 'nope'; registered: .*{TINY_EXTRACTOR}"):
+        FID(feature_extractor="nope")
