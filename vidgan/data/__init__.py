@@ -1,13 +1,16 @@
 """Data sets of labelled videos and the clip and frame sampling the trainer uses.
 
 Importing this package registers the built-in data sets in ``vidgan.registry.DATASETS``:
-``synthetic-shapes`` (generated, no files) and ``frame-strips`` (the original MoCoGAN
-folder format).
+``synthetic-shapes`` (generated, no files), ``frame-strips`` (the original MoCoGAN
+folder format), ``video-files`` (mp4, avi, gif, webm, ... through PyAV) and
+``frame-folders`` (a folder of frame images per video).
 """
 
-from vidgan.data.base import VideoDataset, min_frames, sample_clips, sample_frames
+from vidgan.data.base import UnreadableVideo, VideoDataset, min_frames, sample_clips, sample_frames
+from vidgan.data.frame_folders import FrameFolders  # registers frame-folders
 from vidgan.data.shapes import SyntheticShapes  # registers synthetic-shapes
 from vidgan.data.strips import FrameStrips  # registers frame-strips
+from vidgan.data.videos import VideoFiles  # registers video-files
 
-__all__ = ["VideoDataset", "min_frames", "sample_clips", "sample_frames",
-           "SyntheticShapes", "FrameStrips"]
+__all__ = ["UnreadableVideo", "VideoDataset", "min_frames", "sample_clips", "sample_frames",
+           "SyntheticShapes", "FrameStrips", "VideoFiles", "FrameFolders"]

@@ -16,12 +16,20 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+import logging
+from typing import Callable, Sequence
 
 import torch
 from einops import rearrange
 
 from vidgan.errors import VidganError
+
+log = logging.getLogger("vidgan")
+
+
+class UnreadableVideo(VidganError):
+    """A video whose file cannot be decoded. ``frames`` raises it; the samplers skip that video
+    (with a warning naming the file) and draw another, so a run never dies on one bad file."""
 
 
 class VideoDataset:
@@ -30,7 +38,8 @@ class VideoDataset:
     A subclass sets ``num_classes`` and implements the four methods below. Videos may
     differ in length; every frame of every video has the same channel count and size.
     Labels lie in ``0 .. num_classes - 1`` (all 0 for an unlabelled set with
-    ``num_classes = 1``).
+    ``num_classes = 1``). ``frames`` raises :class:`UnreadableVideo` for a file that
+    turns out to be corrupt; the samplers then record its index in ``unreadable``.
 
     Shape:
         frames: ``c t h w`` float32 in ``[-1, 1]``, ``t = len(frame_indices)``.
@@ -85,6 +94,24 @@ def _randint(high: int, generator: torch.Generator) -> int:
     return int(torch.randint(high, (1,), generator=generator))
 
 
+def _read(dataset: VideoDataset, index: int, pick: Callable[[int], Sequence[int]],
+          generator: torch.Generator) -> tuple[torch.Tensor, int]:
+    """Frames ``pick(index)`` of video ``index`` and the index read: an unreadable video is
+    skipped with a warning (once) and a uniformly drawn other video read instead."""
+    if not hasattr(dataset, "unreadable"):
+        dataset.unreadable = set()
+    while True:
+        if index not in dataset.unreadable:
+            try:
+                return dataset.frames(index, pick(index)), index
+            except UnreadableVideo as err:
+                dataset.unreadable.add(index)
+                log.warning("%s; skipping it and sampling another video", err)
+        if len(dataset.unreadable) >= len(dataset):
+            raise VidganError(f"all {len(dataset)} videos of {type(dataset).__name__} are unreadable")
+        index = _randint(len(dataset), generator)
+
+
 def sample_clips(dataset: VideoDataset, batch: int, length: int, every_nth: int,
                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of random clips and their labels.
@@ -104,9 +131,8 @@ def sample_clips(dataset: VideoDataset, batch: int, length: int, every_nth: int,
     """
     _check_positive(batch=batch, length=length, every_nth=every_nth)
     span = min_frames(length, every_nth)
-    indices = _videos(dataset, batch, generator)
-    clips = []
-    for i in indices:
+
+    def pick(i: int) -> range:
         n = dataset.num_frames(i)
         if n < span:
             raise VidganError(
@@ -115,8 +141,10 @@ def sample_clips(dataset: VideoDataset, batch: int, length: int, every_nth: int,
                 f"min_frames={span} to skip short videos, or ask for shorter clips"
             )
         start = _randint(n - span + 1, generator)
-        clips.append(dataset.frames(i, range(start, start + span, every_nth)))
-    return torch.stack(clips), _labels(dataset, indices)
+        return range(start, start + span, every_nth)
+
+    clips, indices = zip(*(_read(dataset, i, pick, generator) for i in _videos(dataset, batch, generator)))
+    return torch.stack(clips), _labels(dataset, list(indices))
 
 
 def sample_frames(dataset: VideoDataset, batch: int,
@@ -133,6 +161,8 @@ def sample_frames(dataset: VideoDataset, batch: int,
         torch.Size([5, 3, 16, 16])
     """
     _check_positive(batch=batch)
-    indices = _videos(dataset, batch, generator)
-    frames = [dataset.frames(i, [_randint(dataset.num_frames(i), generator)]) for i in indices]
-    return rearrange(torch.stack(frames), "b c 1 h w -> b c h w"), _labels(dataset, indices)
+    def pick(i: int) -> list[int]:
+        return [_randint(dataset.num_frames(i), generator)]
+
+    frames, indices = zip(*(_read(dataset, i, pick, generator) for i in _videos(dataset, batch, generator)))
+    return rearrange(torch.stack(frames), "b c 1 h w -> b c h w"), _labels(dataset, list(indices))
