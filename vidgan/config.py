@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from vidgan.errors import VidganError
-from vidgan.registry import DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES
+from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Config:
 
 # Keys of a critic section that the trainer uses; the rest go to the discriminator.
 CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": str, "weight": float,
-                               "aux": List[str]}
+                               "aux": List[str], "augment": str}
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -277,4 +277,6 @@ def validate(cfg: DictConfig) -> None:
         LOSSES.get(section.get("loss", "bce"))
         for aux in section.get("aux", []):
             LOSSES.get(aux)
+        if section.get("augment"):
+            AUGMENTATIONS.get(section.augment)
         discriminator_kwargs(cfg, critic)
