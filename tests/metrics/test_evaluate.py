@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import TINY_EXTRACTOR, save_run
+from metric_helpers import TINY_EXTRACTOR, save_run
 
 from vidgan.cli import main
 from vidgan.metrics.base import sha256

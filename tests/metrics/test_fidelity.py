@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import TINY_EXTRACTOR, TinyExtractor
+from metric_helpers import TINY_EXTRACTOR, TinyExtractor
 from einops import rearrange
 
 from vidgan.data import SyntheticShapes

@@ -18,7 +18,7 @@ from vidgan.cli import main
 from vidgan.losses.adversarial import NonSaturatingBCE
 from vidgan.training import checkpoint
 
-from conftest import TINY
+from tiny import TINY
 
 
 def vidgan(*args):

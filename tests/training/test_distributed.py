@@ -12,10 +12,10 @@ from vidgan.data.shapes import SyntheticShapes
 from vidgan.errors import VidganError
 from vidgan.config import load_config
 from vidgan.training import checkpoint
-from vidgan.training.distributed import Shard
+from vidgan.training.distributed import shard
 from vidgan.training.trainer import Trainer
 
-from conftest import TINY
+from tiny import TINY
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -55,12 +55,12 @@ def test_torchrun_vidgan_run_writes_one_run_folder_and_resumes_exactly(tmp_path)
 
 def test_shard_splits_videos_like_distributed_sampler():
     data = SyntheticShapes(num_videos=10, image_size=16, min_frames=4, num_frames=4)
-    shards = [Shard(data, rank, 3) for rank in range(3)]
+    shards = [shard(data, rank, 3) for rank in range(3)]
     assert [len(s) for s in shards] == [4, 3, 3]
     assert [s.label(1) for s in shards] == [data.label(3), data.label(4), data.label(5)]
     assert torch.equal(shards[2].frames(2, [0, 3]), data.frames(8, [0, 3]))
     with pytest.raises(VidganError, match="fewer than the 12 processes"):
-        Shard(data, 0, 12)
+        shard(data, 0, 12)
 
 
 def test_sync_batchnorm_needs_cuda(tmp_path):

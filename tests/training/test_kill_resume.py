@@ -12,7 +12,7 @@ import torch
 
 from vidgan.training import checkpoint
 
-from conftest import TINY
+from tiny import TINY
 
 ARGS = ["recipe=mocogan-categorical", "train.steps=30", "train.checkpoint_every=1",
         "train.sample_every=1000", *TINY]

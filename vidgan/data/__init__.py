@@ -6,11 +6,12 @@ folder format), ``video-files`` (mp4, avi, gif, webm, ... through PyAV) and
 ``frame-folders`` (a folder of frame images per video).
 """
 
-from vidgan.data.base import UnreadableVideo, VideoDataset, min_frames, sample_clips, sample_frames
+from vidgan.data.base import (Subset, UnreadableVideo, VideoDataset, min_frames, sample_clips,
+                               sample_frames)
 from vidgan.data.frame_folders import FrameFolders  # registers frame-folders
 from vidgan.data.shapes import SyntheticShapes  # registers synthetic-shapes
 from vidgan.data.strips import FrameStrips  # registers frame-strips
 from vidgan.data.videos import VideoFiles  # registers video-files
 
-__all__ = ["UnreadableVideo", "VideoDataset", "min_frames", "sample_clips", "sample_frames",
+__all__ = ["Subset", "UnreadableVideo", "VideoDataset", "min_frames", "sample_clips", "sample_frames",
            "SyntheticShapes", "FrameStrips", "VideoFiles", "FrameFolders"]

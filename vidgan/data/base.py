@@ -64,6 +64,33 @@ class VideoDataset:
         raise NotImplementedError
 
 
+
+class Subset(VideoDataset):
+    """Some videos of a data set, in the given order (a held-out split, a process's shard).
+
+    Example:
+        >>> from vidgan.data.shapes import SyntheticShapes
+        >>> data = SyntheticShapes(num_videos=6, image_size=16)
+        >>> [Subset(data, [4, 1]).label(i) for i in range(2)] == [data.label(4), data.label(1)]
+        True
+    """
+
+    def __init__(self, dataset: VideoDataset, indices: Sequence[int]):
+        self.dataset, self.indices = dataset, list(indices)
+        self.num_classes = dataset.num_classes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def num_frames(self, index: int) -> int:
+        return self.dataset.num_frames(self.indices[index])
+
+    def label(self, index: int) -> int:
+        return self.dataset.label(self.indices[index])
+
+    def frames(self, index: int, frame_indices: Sequence[int]) -> torch.Tensor:
+        return self.dataset.frames(self.indices[index], frame_indices)
+
 def min_frames(length: int, every_nth: int) -> int:
     """The fewest frames a video needs to give a clip of ``length`` frames ``every_nth`` apart.
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vidgan.data import VideoDataset, sample_clips
+from vidgan.data import Subset, VideoDataset, sample_clips
 from vidgan.errors import VidganError
 from vidgan.metrics.base import EvalContext, to_float, to_uint8
 from vidgan.registry import METRICS
@@ -65,26 +65,6 @@ class ClipClassifier(nn.Module):
         if videos.shape[-1] != self.size or videos.shape[-2] != self.size:
             videos = F.adaptive_avg_pool3d(videos, (videos.shape[2], self.size, self.size))
         return self.net(videos)
-
-
-class Subset(VideoDataset):
-    """Some videos of a data set, in the given order."""
-
-    def __init__(self, dataset: VideoDataset, indices: Sequence[int]):
-        self.dataset, self.indices = dataset, list(indices)
-        self.num_classes = dataset.num_classes
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def num_frames(self, index: int) -> int:
-        return self.dataset.num_frames(self.indices[index])
-
-    def label(self, index: int) -> int:
-        return self.dataset.label(self.indices[index])
-
-    def frames(self, index: int, frame_indices: Sequence[int]) -> torch.Tensor:
-        return self.dataset.frames(self.indices[index], frame_indices)
 
 
 def accuracy(net: nn.Module, videos: torch.Tensor, labels: torch.Tensor, batch_size: int,

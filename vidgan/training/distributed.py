@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Sequence
-
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from vidgan.data.base import VideoDataset
+from vidgan.data.base import Subset, VideoDataset
 from vidgan.errors import VidganError
 
 
@@ -101,23 +99,8 @@ def check_in_sync(module: nn.Module, what: str) -> None:
         raise VidganError(f"the {what} differs between processes; distributed training lost sync")
 
 
-class Shard(VideoDataset):
+def shard(dataset: VideoDataset, rank: int, world: int) -> Subset:
     """Every ``world``-th video of a data set, starting at ``rank`` (DistributedSampler's split)."""
-
-    def __init__(self, dataset: VideoDataset, rank: int, world: int):
-        if len(dataset) < world:
-            raise VidganError(f"the data has {len(dataset)} videos, fewer than the {world} processes")
-        self.dataset, self.indices = dataset, range(rank, len(dataset), world)
-        self.num_classes = dataset.num_classes
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def num_frames(self, index: int) -> int:
-        return self.dataset.num_frames(self.indices[index])
-
-    def label(self, index: int) -> int:
-        return self.dataset.label(self.indices[index])
-
-    def frames(self, index: int, frame_indices: Sequence[int]) -> torch.Tensor:
-        return self.dataset.frames(self.indices[index], frame_indices)
+    if len(dataset) < world:
+        raise VidganError(f"the data has {len(dataset)} videos, fewer than the {world} processes")
+    return Subset(dataset, range(rank, len(dataset), world))
