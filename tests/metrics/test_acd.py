@@ -6,7 +6,7 @@ import torch
 from vidgan.errors import VidganError
 from vidgan.metrics.acd import ACD, video_acd
 from vidgan.metrics.base import EvalContext, to_uint8
-from vidgan.registry import FEATURES, METRICS, RegistryError
+from vidgan.registry import FEATURES, METRICS, Registry, RegistryError
 
 
 def frame_with_square(colour, size=8, noise=0.0) -> torch.Tensor:
@@ -69,10 +69,14 @@ def test_acd_metric_scores_generated_videos_and_the_real_reference(tmp_path):
     assert "reference" not in no_reference and "real_clips" not in no_reference["protocol"]
 
 
-def test_a_feature_registered_by_name_is_used():
-    if "test-mean-red" not in FEATURES:
-        FEATURES.register("test-mean-red", lambda: lambda frames: frames[:, :1].mean((2, 3)) * 100)
+def test_a_feature_registered_by_name_is_used(monkeypatch):
+    features = Registry("features", "feature")  # a throwaway registry: nothing leaks into the real one
+    features.register("test-mean-red", lambda: lambda frames: frames[:, :1].mean((2, 3)) * 100)
+    monkeypatch.setattr("vidgan.metrics.acd.FEATURES", features)
     frames = torch.stack([frame_with_square((255, 0, 0))] * 2 + [frame_with_square((0, 0, 0))] * 2, dim=1)[None]
     assert float(video_acd(to_uint8(frames), ACD(feature="test-mean-red").feature)) > 0
+
+
+def test_an_unknown_feature_suggests_the_closest():
     with pytest.raises(RegistryError, match="did you mean 'shape-colour'"):
         ACD(feature="shape-color")
