@@ -2,8 +2,8 @@
 
 import pytest
 import torch
+from cli_runner import vidgan
 
-from vidgan.cli import main
 from vidgan.errors import VidganError
 from vidgan.registry import AUGMENTATIONS, DISCRIMINATORS, GENERATORS
 
@@ -59,21 +59,13 @@ def test_a_bad_policy_is_a_clear_error():
 
 def test_a_recipe_turns_it_on_per_critic(tmp_path, tiny):
     run_dir = tmp_path / "run"
-    code = main_code("run", "recipe=mocogan", "train.steps=1", f"run_dir={run_dir}", *tiny,
+    code = vidgan("run", "recipe=mocogan", "train.steps=1", f"run_dir={run_dir}", *tiny,
                      "discriminators.image.augment=diffaugment", "discriminators.video.augment=diffaugment")
     assert code == 0 and (run_dir / "checkpoints" / "step-0000001.pt").is_file()
     assert "augment: diffaugment" in (run_dir / "config.yaml").read_text()
 
 
 def test_an_unknown_augmentation_is_refused_with_a_suggestion(tmp_path, tiny, capsys):
-    code = main_code("run", "recipe=mocogan", "train.steps=1", f"run_dir={tmp_path / 'r'}", *tiny,
+    code = vidgan("run", "recipe=mocogan", "train.steps=1", f"run_dir={tmp_path / 'r'}", *tiny,
                      "discriminators.video.augment=diffaugmnt")
     assert code == 2 and "did you mean 'diffaugment'" in capsys.readouterr().err
-
-
-def main_code(*args):
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exit:
-        return exit.code
-    return 0

@@ -6,21 +6,12 @@ import sys
 
 import pytest
 import torch
+from cli_runner import vidgan
 from PIL import Image
 
-from vidgan.cli import main
 from vidgan.training import checkpoint
 
 RECIPES = ["mocogan", "mocogan-patch", "mocogan-categorical"]
-
-
-def vidgan(*args):
-    """Run the CLI in-process; return the exit code (0 when it returns normally)."""
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exit:
-        return exit.code
-    return 0
 
 
 def metrics(run_dir):

@@ -27,15 +27,6 @@ from vidgan.registry import DISCRIMINATORS
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # the original's layouts ---------------------------------------------------------------
 class Holder(nn.Module):
     """An nn.Module with the given children, like the original's model classes."""

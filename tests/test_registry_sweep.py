@@ -13,15 +13,6 @@ COMPONENTS = [(reg.kind, name) for reg in (SAMPLERS, GENERATORS, DISCRIMINATORS,
               for name in reg.names()]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(("kind", "name"), COMPONENTS, ids=[f"{k}/{n}" for k, n in COMPONENTS])
 def test_component_keeps_its_contract(kind, name):
     check_component(kind, name)

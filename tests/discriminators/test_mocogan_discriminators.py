@@ -35,15 +35,6 @@ CLASSES = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def strided_layers(size: int) -> int:
     return int(math.log2(size)) - 2  # down to 4×4
 

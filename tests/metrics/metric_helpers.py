@@ -18,15 +18,6 @@ from vidgan.training.trainer import build_generator
 TINY_EXTRACTOR = "vidgan-test-tiny"
 
 
-@pytest.fixture(autouse=True, scope="package")
-def one_thread():
-    """Tiny tensors run faster on one intra-op thread than on threads fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def no_weights_from_the_environment(monkeypatch):
     monkeypatch.delenv("VIDGAN_INCEPTION_WEIGHTS", raising=False)

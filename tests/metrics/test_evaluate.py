@@ -4,21 +4,13 @@ import json
 import re
 
 import pytest
+from cli_runner import vidgan
 from metric_helpers import TINY_EXTRACTOR, save_run
 
-from vidgan.cli import main
 from vidgan.metrics.base import sha256
 from vidgan.training import checkpoint
 
 FAST_MCS = ["options.mcs.steps=5", "options.mcs.batch=4", "options.mcs.heldout_clips=8"]
-
-
-def vidgan(*args):
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exit:
-        return exit.code
-    return 0
 
 
 def evaluate(run_dir, *args):

@@ -12,21 +12,12 @@ import sys
 
 import numpy as np
 import pytest
+from cli_runner import vidgan
 from PIL import Image
-
-from vidgan.cli import main
-from vidgan.losses.adversarial import NonSaturatingBCE
-from vidgan.training import checkpoint
-
 from tiny import TINY
 
-
-def vidgan(*args):
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exit:
-        return exit.code
-    return 0
+from vidgan.losses.adversarial import NonSaturatingBCE
+from vidgan.training import checkpoint
 
 
 def strip(path, frames, size=32, seed=0):

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vidgan.data import Subset, VideoDataset, sample_clips
+from vidgan.data import Subset, sample_clips
 from vidgan.errors import VidganError
 from vidgan.metrics.base import EvalContext, to_float, to_uint8
 from vidgan.registry import METRICS
