@@ -60,6 +60,16 @@ class TrainConfig:
     on_nan: str = "stop"  # a NaN/inf loss: stop (keeping the last checkpoint) or skip the step
     sync_batchnorm: bool = False  # with torchrun on CUDA: batch statistics over all processes
     tensorboard: bool = False  # also log losses for TensorBoard (needs the tensorboard package)
+    # Speed (vidgan/training/levers.py): a mode, and levers that override it when set.
+    mode: str = "standard"  # standard | reference (the original's computation) | fast
+    precision: Optional[str] = None  # autocast: fp32 | bf16 | fp16 (CUDA)
+    channels_last: Optional[bool] = None
+    compile: Optional[bool] = None
+    reuse_fakes: Optional[bool] = None
+    skip_critic_grads: Optional[bool] = None
+    fused_optim: Optional[bool] = None
+    cudnn_benchmark: Optional[bool] = None
+    cuda_graphs: Optional[bool] = None
 
 
 @dataclass
@@ -79,6 +89,8 @@ class Config:
 CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": str, "weight": float,
                                "aux": List[str], "augment": str}
 DEVICES = ("auto", "cpu", "cuda")
+MODES = ("standard", "reference", "fast")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def parse_overrides(args: list[str]) -> DictConfig:
@@ -251,6 +263,10 @@ def validate(cfg: DictConfig) -> None:
     for key in ("steps", "sample_every", "checkpoint_every", "num_samples"):
         if cfg.train[key] < 1:
             raise VidganError(f"train.{key} must be at least 1, got {cfg.train[key]}")
+    if cfg.train.mode not in MODES:
+        raise VidganError(f"train.mode must be one of {', '.join(MODES)}, got {cfg.train.mode!r}")
+    if cfg.train.precision not in (None, *PRECISIONS):
+        raise VidganError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}")
     if cfg.train.on_nan not in ("stop", "skip"):
         raise VidganError(f"train.on_nan must be stop or skip, got {cfg.train.on_nan!r}")
     if not 0 <= cfg.train.ema_decay < 1:

@@ -1,0 +1,281 @@
+"""Speed levers: each computes what the plain path computes (exactly, or within a stated bound),
+the reference mode is the original's computation, and fast-mode training learns."""
+
+import pytest
+import torch
+from einops import rearrange
+from omegaconf import OmegaConf
+from torch import nn
+
+from vidgan.config import load_config
+from vidgan.discriminators.mocogan import PatchImageDiscriminator
+from vidgan.errors import VidganError
+from vidgan.generators.mocogan import MoCoGANGenerator
+from vidgan.training import levers
+from vidgan.training.levers import Levers
+from vidgan.training.trainer import Trainer
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and lose a lot on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make(tiny, *overrides, recipe="mocogan-categorical"):
+    return Trainer(load_config([f"recipe={recipe}", "run_dir=unused", *tiny, *overrides]))
+
+
+def state(trainer):
+    """Every weight, buffer and Adam moment of the generator and the critics."""
+    out = {f"g.{k}": v for k, v in trainer.generator.state_dict().items()}
+    for c in trainer.critics:
+        out.update({f"{c.name}.{k}": v for k, v in c.net.state_dict().items()})
+    for name, opt in [("g", trainer.g_optimizer)] + [(c.name, c.optimizer) for c in trainer.critics]:
+        for i, s in enumerate(opt.state.values()):
+            out.update({f"{name}.adam{i}.{k}": v for k, v in s.items() if k != "step"})
+    return out
+
+
+def max_difference(a, b):
+    assert a.keys() == b.keys()
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a if a[k].numel())
+
+
+def train(trainer, steps):
+    return [trainer.train_step() for _ in range(steps)]
+
+
+# resolving modes and levers ----------------------------------------------------------------
+def resolve(device="cpu", **train):
+    return levers.resolve(OmegaConf.create(train), torch.device(device))
+
+
+def test_modes_resolve_to_levers(monkeypatch):
+    assert resolve(mode="standard") == Levers() == resolve(mode="reference")
+    monkeypatch.setattr(levers, "native_bf16", lambda device: False)
+    assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True)
+    assert resolve(mode="fast", reuse_fakes=False, channels_last=True) == Levers(
+        channels_last=True, skip_critic_grads=True, fused_optim=True)
+    assert resolve(device="cuda", mode="fast") == Levers(
+        precision="fp16", channels_last=True, reuse_fakes=True, skip_critic_grads=True,
+        fused_optim=True, cudnn_benchmark=True)
+    assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
+    monkeypatch.setattr(levers, "native_bf16", lambda device: True)
+    fast = resolve(mode="fast")
+    assert (fast.precision, fast.channels_last) == ("bf16", True)
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"mode": "reference", "reuse_fakes": True}, "mode=reference runs the original's algorithm"),
+    ({"mode": "reference", "skip_critic_grads": True}, "drop train.skip_critic_grads"),
+    ({"cudnn_benchmark": True}, "train.cudnn_benchmark=true needs device=cuda"),
+    ({"cuda_graphs": True}, "train.cuda_graphs=true needs device=cuda"),
+    ({"precision": "fp16"}, "fp16 needs device=cuda"),
+])
+def test_impossible_lever_settings_are_one_line_errors(train, message):
+    with pytest.raises(VidganError, match=message):
+        resolve(**train)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.mode=turbo", "train.mode must be one of standard, reference, fast"),
+    ("train.precision=fp8", "train.precision must be one of fp32, bf16, fp16"),
+    ("train.compile=sometimes", "bad value for 'train.compile'"),
+])
+def test_bad_config_values_fail_before_training(tiny, override, message):
+    with pytest.raises(VidganError, match=message):
+        load_config(["recipe=mocogan", *tiny, override])
+
+
+# the reference mode -------------------------------------------------------------------------
+@pytest.mark.parametrize("mode, extra, forwards", [
+    ("reference", [], 4), ("standard", [], 4), ("standard", ["train.reuse_fakes=true"], 2)])
+def test_generator_forwards_per_iteration(tiny, mode, extra, forwards):
+    t = make(tiny, f"train.mode={mode}", *extra)
+    calls = []
+    t.generator.decoder.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    latents = []
+    sample_latents = t.generator.sample_latents
+    t.generator.sample_latents = lambda n, *a, **k: latents.append(n) or sample_latents(n, *a, **k)
+    t.train_step()
+    assert len(calls) == forwards
+    images, clips = 4, 2  # TINY batches
+    assert sorted(set(calls)) == sorted({images, clips * 13})
+    # the original draws 2·T latent videos per wanted frame; vidgan one video per frame
+    per_image_step = images * 2 * 13 if mode == "reference" else images
+    assert latents.count(per_image_step) == (2 if forwards == 4 else 1)
+
+
+def test_original_images_are_frames_of_whole_latent_videos():
+    g = MoCoGANGenerator(image_size=16, ngf=4, video_length=5, dim_z_category=3).eval()
+    images, labels = levers.original_images(g, 6, torch.Generator().manual_seed(3))
+    rng = torch.Generator().manual_seed(3)
+    z, video_labels = g.sample_latents(6 * 2 * 5, 5, rng)  # the same draws, decoded in full
+    with torch.no_grad():
+        frames = rearrange(g(z), "b c t h w -> (b t) c h w")
+    distance = (images.detach()[:, None] - frames[None]).flatten(2).abs().amax(2)  # image × frame
+    match = distance.argmin(1)
+    assert distance.min(1).values.max() < 1e-5
+    assert match.unique().numel() == 6 and torch.equal(match, match.sort().values)  # distinct, in order
+    assert torch.equal(labels, video_labels[match // 5])
+
+
+def test_reference_mode_needs_a_mocogan_generator():
+    with pytest.raises(VidganError, match="needs a generator with sample_latents and decoder"):
+        levers.original_images(nn.Linear(2, 2), 3)
+
+
+# algorithmic levers: exact ------------------------------------------------------------------
+def test_skip_critic_grads_changes_nothing(tiny):
+    plain, skip = make(tiny), make(tiny, "train.skip_critic_grads=true")
+    assert train(plain, 2) == train(skip, 2)
+    assert max_difference(state(plain), state(skip)) == 0
+
+
+def reuse_fakes_step(t):
+    """The reuse-fakes algorithm written plainly: fakes once, D steps on them detached, G step."""
+    fakes = {c.name: t.fake_batch(c) for c in t.critics}
+    for c in t.critics:
+        real, labels = t.real_batch(c)
+        real_logits, real_classes = c.net(real)
+        fake_logits, _ = c.net(fakes[c.name][0].detach())
+        loss = c.loss.discriminator(real_logits, fake_logits)
+        for aux in c.aux:
+            loss = loss + aux(real_classes, labels)
+        c.optimizer.zero_grad()
+        loss.backward()
+        c.optimizer.step()
+    g_loss = torch.zeros(())
+    for c in t.critics:
+        fake, fake_labels = fakes[c.name]
+        logits, classes = c.net(fake)
+        g_loss = g_loss + c.weight * c.loss.generator(logits)
+        for aux in c.aux:
+            g_loss = g_loss + aux(classes, fake_labels)
+    t.g_optimizer.zero_grad()
+    g_loss.backward()
+    t.g_optimizer.step()
+
+
+@pytest.mark.parametrize("recipe", ["mocogan-categorical", "mocogan-patch"])
+def test_reuse_fakes_is_exactly_the_plain_algorithm(tiny, recipe):
+    lever, plain = make(tiny, "train.reuse_fakes=true", recipe=recipe), make(tiny, recipe=recipe)
+    for _ in range(2):
+        lever.train_step()
+        reuse_fakes_step(plain)
+    assert max_difference(state(lever), state(plain)) == 0
+
+
+# numeric levers: within a stated bound ------------------------------------------------------
+def test_fused_adam_within_1e_5_after_three_steps(tiny):
+    plain, fused = make(tiny), make(tiny, "train.fused_optim=true")
+    assert all(g["fused"] for g in fused.g_optimizer.param_groups)
+    train(plain, 3), train(fused, 3)
+    assert max_difference(state(plain), state(fused)) < 1e-5
+
+
+def gradients(trainer):
+    """The last step's gradients: the G step's for the generator, the D steps' (+ G step's) for critics."""
+    modules = {"g": trainer.generator, **{c.name: c.net for c in trainer.critics}}
+    return {f"{m}.{k}": p.grad for m, net in modules.items() for k, p in net.named_parameters()}
+
+
+def test_channels_last_within_1e_4_relative(tiny):
+    """Same gradients to 1e-4 (relative norm), same losses to 1e-5; weights after two Adam
+    steps to 1e-3 (Adam turns last-bit differences of near-zero gradients into steps of up
+    to the learning rate, 2e-4)."""
+    plain, last = make(tiny), make(tiny, "train.channels_last=true")
+    video = last.critics[1]
+    assert video.net.net[1].conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert last.generator.decoder.net[1].conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert last.real_batch(video)[0].is_contiguous(memory_format=torch.channels_last_3d)
+    assert last.fake_batch(last.critics[0])[0].is_contiguous(memory_format=torch.channels_last)
+    plain.real_batch(plain.critics[1])  # keep the data streams in step
+    plain.fake_batch(plain.critics[0])
+    assert plain.train_step() == pytest.approx(last.train_step(), rel=1e-5)
+    a, b = gradients(plain), gradients(last)
+    for key in a:
+        assert (a[key] - b[key]).norm() <= 1e-4 * a[key].norm(), key
+    assert plain.train_step() == pytest.approx(last.train_step(), rel=1e-5)
+    assert max_difference(state(plain), state(last)) < 1e-3
+
+
+def test_bf16_autocast_losses_within_2_percent_of_fp32(tiny):
+    fp32, bf16 = make(tiny), make(tiny, "train.precision=bf16")
+    a, b = fp32.train_step(), bf16.train_step()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert b[key] == pytest.approx(a[key], rel=0.02), key
+
+
+def test_compiled_critic_matches_eager_within_1e_5():
+    torch.manual_seed(0)
+    eager = PatchImageDiscriminator(image_size=16, ndf=4)
+    compiled = PatchImageDiscriminator(image_size=16, ndf=4)
+    compiled.load_state_dict(eager.state_dict())
+    levers.apply(Levers(compile=True), nn.Identity(), [compiled])
+    x = torch.randn(2, 3, 16, 16)
+    outputs, grads = [], []
+    for net in (eager, compiled):
+        xi = x.clone().requires_grad_(True)
+        logits, _ = net(xi)
+        logits.square().sum().backward()
+        outputs.append(logits.detach())
+        grads.append(xi.grad)
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+
+
+# the fast mode trains the same model --------------------------------------------------------
+def test_fast_mode_learns_like_the_standard_mode(tiny):
+    """40 steps at a raised learning rate: the discriminators learn to separate real from fake
+    and the generator's frames darken towards the shape data's black background, alike in
+    both modes."""
+    runs = {}
+    for mode in ("standard", "fast"):
+        t = make(tiny, f"train.mode={mode}", "optim.lr=2e-3")
+        real_mean = t.real_batch(t.critics[1])[0].mean().item()
+        before = fake_mean(t)
+        losses = train(t, 40)
+        runs[mode] = fake_mean(t)
+        first = sum(r["d_image"] for r in losses[:5]) / 5
+        last = sum(r["d_image"] for r in losses[-10:]) / 10
+        assert last < first - 0.4, (mode, first, last)
+        assert real_mean < -0.9 and before > -0.2
+        assert runs[mode] < before - 0.1, (mode, before, runs[mode])  # towards the real mean
+    assert runs["fast"] == pytest.approx(runs["standard"], abs=0.1)
+
+
+def fake_mean(t):
+    with torch.no_grad():
+        return t.generator.sample_videos(8, generator=torch.Generator().manual_seed(1))[0].mean().item()
+
+
+# CUDA ---------------------------------------------------------------------------------------
+@CUDA
+def test_fast_mode_on_cuda_within_5_percent_of_fp32(tiny):
+    cuda = [o for o in tiny if o != "device=cpu"] + ["device=cuda"]
+    fp32, fast = make(cuda), make(cuda, "train.mode=fast")
+    assert fast.levers.precision in ("bf16", "fp16") and fast.levers.channels_last
+    assert torch.backends.cudnn.benchmark
+    a, b = fp32.train_step(), fast.train_step()
+    for key in a:
+        assert b[key] == pytest.approx(a[key], rel=0.05), key
+    assert all(torch.isfinite(torch.tensor(list(fast.train_step().values()))))
+
+
+@CUDA
+@pytest.mark.parametrize("overrides", [["train.precision=fp16"], ["train.compile=true"],
+                                       ["train.cuda_graphs=true"]])
+def test_cuda_levers_train(tiny, overrides):
+    cuda = [o for o in tiny if o != "device=cpu"] + ["device=cuda"]
+    t = make(cuda, *overrides)
+    assert t.scaler.is_enabled() == ("train.precision=fp16" in overrides)
+    losses = train(t, 3)
+    assert all(torch.isfinite(torch.tensor(list(r.values()))).all() for r in losses)

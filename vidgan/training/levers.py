@@ -1,0 +1,191 @@
+"""Speed levers of the training step, and the original MoCoGAN's computation as a baseline.
+
+``train.mode`` picks the computation:
+
+- ``standard`` (the default): vidgan's iteration with every lever off;
+- ``reference``: the original MoCoGAN's computation (eager fp32, contiguous tensors, the
+  generator run forward four times per iteration, single frames picked from 2·T latent
+  videos per wanted frame); the benchmarks' baseline;
+- ``fast``: the levers that help on the device the run uses (:func:`fast_levers`).
+
+Each lever is its own ``train`` option; left unset (null) it takes the mode's value, set
+explicitly it wins. The algorithmic levers compute exactly what a plain implementation of
+the same algorithm computes; the numeric ones (precision, layout, compiler, fused
+optimiser) agree with fp32 eager within a tolerance the tests state.
+
+Example:
+    >>> from omegaconf import OmegaConf
+    >>> train = OmegaConf.create({"mode": "fast", "reuse_fakes": False})
+    >>> lv = resolve(train, torch.device("cpu"))
+    >>> lv.reuse_fakes, lv.skip_critic_grads
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, fields, replace
+from typing import Iterator
+
+import torch
+from einops import rearrange
+from omegaconf import DictConfig
+from torch import nn
+
+from vidgan.errors import VidganError
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The resolved speed options of a run (see the module docstring)."""
+
+    precision: str = "fp32"  # autocast dtype for forward passes: fp32 (off), bf16, fp16 (CUDA)
+    channels_last: bool = False  # channels_last / channels_last_3d weights and inputs
+    compile: bool = False  # torch.compile the frame decoder and the discriminators
+    reuse_fakes: bool = False  # one generator forward per critic and iteration, reused by D and G steps
+    skip_critic_grads: bool = False  # G step computes no (discarded) gradients of the critics' weights
+    fused_optim: bool = False  # Adam(fused=True): one kernel per parameter instead of ~10
+    cudnn_benchmark: bool = False  # CUDA: cudnn picks the fastest convolution algorithm per shape
+    cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
+
+
+LEVER_NAMES = tuple(f.name for f in fields(Levers))
+# Levers that change which operations run; the reference mode fixes those to the original's.
+ALGORITHMIC = ("reuse_fakes", "skip_critic_grads")
+CUDA_ONLY = ("cudnn_benchmark", "cuda_graphs")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` runs bf16 convolutions and matmuls natively (fast).
+
+    On CPU that needs oneDNN's bf16 path (AVX512-BF16, AMX or AVX512 emulation); an
+    AVX2-only CPU falls back to reference kernels that are tens of times slower than fp32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def fast_levers(device: torch.device) -> Levers:
+    """The levers ``train.mode=fast`` turns on for ``device``.
+
+    Everywhere: reuse the fakes, skip the critics' weight gradients in the G step and use
+    fused Adam (each removes work). On a CPU with native bf16: bf16 autocast and
+    channels_last (the issue's Xeon measurement: 1.95x on the original). On an AVX2-only
+    CPU bf16 is far slower than fp32 and channels_last does not help Conv3d (see
+    benchmarks/README.md), so both stay off; ``torch.compile`` gives no measurable gain
+    on CPU for minutes of compilation and stays off. On CUDA: bf16 (fp16 where bf16 is
+    not supported), channels_last and cudnn.benchmark.
+    """
+    removes_work = Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True)
+    if device.type == "cuda":
+        return replace(removes_work, precision="bf16" if native_bf16(device) else "fp16",
+                       channels_last=True, cudnn_benchmark=True)
+    if native_bf16(device):
+        return replace(removes_work, precision="bf16", channels_last=True)
+    return removes_work
+
+
+def resolve(train: DictConfig, device: torch.device) -> Levers:
+    """The levers of a run: the mode's values, then the explicitly set ``train.<lever>`` keys."""
+    mode = train.get("mode", "standard")
+    base = fast_levers(device) if mode == "fast" else Levers()
+    explicit = {name: train.get(name) for name in LEVER_NAMES if train.get(name) is not None}
+    if mode == "reference":
+        changed = [n for n in ALGORITHMIC if explicit.get(n)]
+        if changed:
+            raise VidganError(f"train.mode=reference runs the original's algorithm; drop "
+                              f"{', '.join('train.' + n for n in changed)} or use train.mode=standard")
+    levers = replace(base, **explicit)
+    if device.type != "cuda":
+        on = [n for n in CUDA_ONLY if getattr(levers, n)]
+        if on:
+            raise VidganError(f"{', '.join('train.' + n + '=true' for n in on)} needs device=cuda; "
+                              "drop it on CPU")
+        if levers.precision == "fp16":
+            raise VidganError("train.precision=fp16 needs device=cuda; use bf16 or fp32 on CPU")
+    if levers.cuda_graphs and not levers.compile:
+        levers = replace(levers, compile=True)  # CUDA graphs come through torch.compile
+    return levers
+
+
+def autocast(levers: Levers, device: torch.device) -> contextlib.AbstractContextManager:
+    """The autocast context of the forward passes (a no-op for fp32)."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(levers.precision)
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """channels_last for ``b c h w``, channels_last_3d for ``b c t h w``."""
+    return torch.channels_last_3d if x.ndim == 5 else torch.channels_last
+
+
+def to_layout(levers: Levers, x: torch.Tensor) -> torch.Tensor:
+    """``x`` in the layout the levers ask for (unchanged unless channels_last is on)."""
+    if not levers.channels_last or x.ndim not in (4, 5):
+        return x
+    return x.contiguous(memory_format=memory_format(x))
+
+
+def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> None:
+    """Convert weights to channels_last, compile the conv stacks and set cudnn.benchmark.
+
+    Parameters keep their identity (only their data is swapped), so optimisers built
+    before keep working; ``Module.compile`` keeps the state_dict keys unchanged.
+    """
+    if levers.channels_last:
+        for module in (generator, *critics):
+            for p in module.parameters():
+                if p.ndim in (4, 5):  # conv weights: 4-D of 2-D convolutions, 5-D of Conv3d
+                    p.data = p.data.contiguous(memory_format=memory_format(p))
+    if levers.cudnn_benchmark:
+        torch.backends.cudnn.benchmark = True
+    if levers.compile:
+        mode = "reduce-overhead" if levers.cuda_graphs else None
+        for module in (getattr(generator, "decoder", generator), *critics):
+            module.compile(mode=mode, dynamic=False)
+
+
+@contextlib.contextmanager
+def frozen(modules: list[nn.Module], enabled: bool) -> Iterator[None]:
+    """Turn off ``requires_grad`` of the modules' parameters inside the block (when enabled).
+
+    Gradients still flow through the modules to their inputs; only the weight
+    gradients, which the G step discards anyway, are not computed.
+    """
+    params = [p for m in modules for p in m.parameters() if p.requires_grad] if enabled else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def original_images(generator: nn.Module, num_images: int,
+                    rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Single frames the original's way: latents of ``2·T`` whole videos per wanted frame.
+
+    Samples ``num_images · 2T`` latent videos of ``T`` steps (content, category and the
+    motion GRU for all of them), picks ``num_images`` of their frames without
+    replacement (in order) and decodes only those. Same distribution as
+    ``sample_images``, at the original's cost.
+
+    Shape:
+        output: ``b c h w`` and labels ``b``.
+
+    Example:
+        >>> from vidgan.generators.mocogan import MoCoGANGenerator
+        >>> original_images(MoCoGANGenerator(image_size=16, ngf=4, video_length=4), 3)[0].shape
+        torch.Size([3, 3, 16, 16])
+    """
+    if not hasattr(generator, "sample_latents") or not hasattr(generator, "decoder"):
+        raise VidganError(f"train.mode=reference reproduces MoCoGAN and needs a generator with "
+                          f"sample_latents and decoder; {type(generator).__name__} has not; "
+                          "use train.mode=standard")
+    t = generator.video_length
+    z, labels = generator.sample_latents(num_images * 2 * t, t, rng)
+    frames = rearrange(z, "b t d -> (b t) d")
+    keep = torch.randperm(frames.shape[0], generator=rng)[:num_images].sort().values.to(z.device)
+    return generator.decoder(frames[keep]), labels[keep // t]
