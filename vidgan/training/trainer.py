@@ -79,8 +79,6 @@ def adam(module: nn.Module, cfg: DictConfig, fused: bool = False) -> torch.optim
 
 def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Module:
     if cfg.train.sync_batchnorm and distributed.launched():
-        if device.type != "cuda":
-            raise VidganError("train.sync_batchnorm needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
         module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     module = module.to(device)
     distributed.broadcast_state(module)
@@ -124,12 +122,16 @@ class Trainer:
 
     def __init__(self, cfg: DictConfig):
         self.cfg = cfg
-        self.device = distributed.setup(resolve_device(cfg.device))
+        device = resolve_device(cfg.device)
+        if cfg.train.sync_batchnorm and device.type != "cuda":
+            raise VidganError("train.sync_batchnorm needs CUDA (PyTorch's SyncBatchNorm is GPU-only); "
+                              "drop it on CPU")
+        self.device = distributed.setup(device)
         self.rank, self.world = distributed.rank(), distributed.world_size()
         self.levers = levers.resolve(cfg.train, self.device)
         torch.manual_seed(cfg.seed)  # the same initial weights on every process
         dataset = DATASETS.build(C.dataset_name(cfg), **C.dataset_kwargs(cfg))
-        self.dataset = distributed.Shard(dataset, self.rank, self.world) if self.world > 1 else dataset
+        self.dataset = distributed.shard(dataset, self.rank, self.world) if self.world > 1 else dataset
         self.generator = prepare(build_generator(cfg), cfg, self.device)
         self.critics = build_critics(cfg, self.device, self.levers.fused_optim)
         self.g_optimizer = adam(self.generator, cfg, self.levers.fused_optim)
@@ -180,7 +182,7 @@ class Trainer:
                name: str) -> bool:
         """Backward, average over processes, and step unless the loss is not finite."""
         optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):
+        if not distributed.everywhere(torch.isfinite(loss)):
             if self.cfg.train.on_nan == "stop":
                 kept = checkpoint.list_checkpoints(self.run_dir)
                 last = f"the last good checkpoint is {kept[-1]}" if kept else "no checkpoint was written yet"
@@ -190,7 +192,6 @@ class Trainer:
         self.scaler.scale(loss).backward()  # the scaler is a no-op unless train.precision=fp16
         distributed.average_gradients(module)
         self.scaler.step(optimizer)
-        distributed.broadcast_state(module, buffers_only=True)
         return True
 
     def train_step(self) -> dict[str, float]:
@@ -233,6 +234,8 @@ class Trainer:
                     g_loss = g_loss + aux(classes, fake_labels)
         applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g")
         self.scaler.update()
+        for module in (self.generator, *(c.net for c in self.critics)):
+            distributed.broadcast_state(module, buffers_only=True)  # batch norm statistics
         if self.ema is not None:
             self.ema.update_parameters(self.generator)
         losses["g"] = g_loss.detach()
@@ -368,6 +371,13 @@ class Trainer:
     def stopped_by(self) -> int | None:
         return self._stop_signal
 
+    def _stopping(self) -> bool:
+        """Whether a stop signal arrived (at any process: all stop at the same step)."""
+        if distributed.everywhere(torch.tensor(self._stop_signal is None)):
+            return False
+        self._stop_signal = self._stop_signal or signal.SIGTERM
+        return True
+
     def _loop(self) -> None:
         train = self.cfg.train
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -380,7 +390,7 @@ class Trainer:
         with progress:
             task = progress.add_task(self.cfg.recipe, total=train.steps, completed=self.step,
                                      speed="-", losses="")
-            while self.step < train.steps and self._stop_signal is None:
+            while self.step < train.steps and not self._stopping():
                 losses = self.train_step()
                 elapsed = time.perf_counter() - start
                 if metrics:
