@@ -1,4 +1,4 @@
-"""The ``vidgan`` command: run, show, list, generate, eval, convert."""
+"""The ``vidgan`` command: run, show, list, generate, eval, convert, bench."""
 
 from __future__ import annotations
 
@@ -98,6 +98,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(evaluate(args.checkpoint, args.overrides), end="")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from vidgan.bench.runner import options_from, run
+
+    run(options_from(args), log=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vidgan", description="Pluggable GANs for video generation.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -140,6 +146,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint", help="a checkpoint .pt file or a run folder (its newest checkpoint)")
     ev.add_argument("overrides", nargs="*", metavar="key=value")
     ev.set_defaults(func=cmd_eval)
+
+    from vidgan.bench import add_arguments
+
+    bench = sub.add_parser("bench", help="time the conv hot paths and full iterations, write a report: "
+                                         "vidgan bench --quick")
+    add_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return p
 
 

@@ -1,0 +1,465 @@
+"""The benchmark runner: what is timed, how, and in which order.
+
+Every speed-up is a ratio measured side by side in one run: the cases of a table are
+timed in interleaved rounds (reference, lever, lever, ..., reference, lever, ...), so
+load from other processes hits them alike. Each case is warmed up first (the warm-up of
+an eager case also counts its FLOPs with ``torch.utils.flop_counter.FlopCounterMode``);
+its times come from ``torch.utils.benchmark.Timer`` and are summarised by median and
+interquartile range.
+
+Cases:
+
+- ``peak``: large square matmuls per dtype, the machine's measured peak that achieved
+  GFLOP/s are compared with;
+- ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
+  forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
+- ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
+  recipe, in ``train.mode=reference`` and with the levers.
+
+Shape:
+    layer inputs: latents ``b d`` (generator), frames ``b c h w`` (image D), clips
+    ``b c t h w`` (video D).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torch.utils.benchmark import Measurement, Timer
+from torch.utils.benchmark.utils.common import TaskSpec
+from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA
+from torch.utils.flop_counter import FlopCounterMode
+
+from vidgan import config as C
+from vidgan.errors import VidganError
+from vidgan.registry import DISCRIMINATORS
+from vidgan.training import levers
+from vidgan.training.levers import Levers
+
+RECIPES = ("mocogan-categorical", "mocogan", "mocogan-patch")
+HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class Options:
+    """What to run; ``min_time`` is the seconds each layer case is timed per round."""
+
+    quick: bool = False
+    out: Path = Path("benchmarks/report")
+    device: str = "all"  # all (the CPU, and CUDA when present), cpu or cuda
+    threads: int | None = None
+    compile: bool = True
+    min_time: float = 0.5
+    rounds: int = 3
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass
+class Case:
+    """One thing to time: ``fn`` runs it once."""
+
+    group: str  # peak | layer | iteration
+    device: str
+    name: str  # what: a recipe, a conv stack, a matmul
+    config: str  # how: reference, fast, "bf16 · channels_last · eager", ...
+    direction: str  # iteration | fwd | fwd+bwd | matmul
+    dtype: str  # the peak this case is compared with
+    fn: Callable[[], Any]
+    flops_key: tuple = ()  # cases with the same key do the same FLOPs; () counts nothing
+    baseline: bool = False  # the case its (group, device, name, direction) rows are compared with
+    single: bool = False  # too slow to repeat: one run, no spread
+    skipped: bool = False  # not run at all; ``note`` says why
+    warmup: int = 1
+    note: str = ""
+    levers: dict[str, Any] = field(default_factory=dict)
+    measurement: Measurement | None = None
+    flops: float | None = None
+    warmup_s: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.group, self.device, self.name, self.direction
+
+
+# timing ------------------------------------------------------------------------------
+def warm_up(case: Case, flops: dict[tuple, float]) -> None:
+    """Run the warm-up calls, counting FLOPs on the first call of an eager case."""
+    start = time.perf_counter()
+    for i in range(case.warmup):
+        if i == 0 and case.flops_key and case.flops_key not in flops and not case.levers.get("compile"):
+            with FlopCounterMode(display=False) as counter:
+                case.fn()
+            flops[case.flops_key] = counter.get_total_flops()
+        else:
+            case.fn()
+    case.warmup_s = time.perf_counter() - start
+
+
+def time_once(case: Case) -> Measurement:
+    """One timed call (``Timer.timeit`` would add two warm-up calls: too many for slow cases)."""
+    start = clock()
+    case.fn()
+    elapsed = clock() - start
+    return Measurement(1, [elapsed], TaskSpec("fn()", "pass", label=case.name, sub_label=case.config,
+                                              description=f"{case.device} {case.direction}",
+                                              num_threads=torch.get_num_threads()))
+
+
+def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str], None]) -> None:
+    """Warm every case up, then time them in ``rounds`` interleaved rounds."""
+    flops: dict[tuple, float] = {}
+    for case in cases:
+        log(f"  warm-up {case.device} {case.name} {case.direction} [{case.config}]")
+        warm_up(case, flops)
+    parts: dict[int, list[Measurement]] = {id(c): [] for c in cases}
+    for r in range(rounds):
+        for case in cases:
+            if case.single and r > 0:
+                continue
+            if case.group == "iteration" or case.single:
+                parts[id(case)].append(time_once(case))
+            else:
+                t = Timer("fn()", globals={"fn": case.fn}, label=case.name, sub_label=case.config,
+                          description=f"{case.device} {case.direction}", num_threads=torch.get_num_threads())
+                parts[id(case)].append(t.blocked_autorange(min_run_time=min_time))
+    for case in cases:
+        case.measurement = Measurement.merge(parts[id(case)])[0]
+        case.flops = flops.get(case.flops_key)
+
+
+# peaks -------------------------------------------------------------------------------
+def matmul_size(device: torch.device, dtype: torch.dtype, limit: int, budget: float = 0.25) -> int:
+    """The largest power-of-two size up to ``limit`` whose matmul takes under ``budget`` s
+    (or the first that takes longer): slow dtypes get small matrices."""
+    n = 256
+    while True:
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        start = time.perf_counter()
+        a @ a
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if time.perf_counter() - start > budget or n >= limit:
+            return n
+        n *= 2
+
+
+def peak_cases(device: torch.device) -> list[Case]:
+    dtypes = ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
+    limit = 8192 if device.type == "cuda" else 2048
+    cases = []
+    for name in dtypes:
+        n = matmul_size(device, DTYPES[name], limit)
+        a = torch.randn(n, n, device=device, dtype=DTYPES[name])
+        b = torch.randn(n, n, device=device, dtype=DTYPES[name])
+        cases.append(Case("peak", device.type, f"matmul {n}×{n}", name, "matmul", name,
+                          lambda a=a, b=b: a @ b, flops_key=("matmul", name, n)))
+    return cases
+
+
+# layer stacks ------------------------------------------------------------------------
+@dataclass
+class Stack:
+    """A conv stack with an input of the recipe's batch size."""
+
+    kind: str  # generator ConvTranspose2d | image D Conv2d | video D Conv3d
+    name: str
+    module: nn.Module
+    input: torch.Tensor
+    target: bool  # also timed with torch.compile and reduced precision probes
+
+
+def stacks(configs: dict[str, DictConfig], device: torch.device) -> list[Stack]:
+    """The decoder at the image and the video batch, and every recipe's discriminators."""
+    from vidgan.training.trainer import build_generator
+
+    headline = configs[HEADLINE]
+    decoder = build_generator(headline).decoder
+    data = headline.data
+    images = headline.discriminators.image.batch
+    frames = headline.discriminators.video.batch * data.video_length
+    out = [Stack("generator ConvTranspose2d", f"dcgan-frames ×{n} frames", decoder,
+                 torch.randn(n, decoder.dim_z), target=n == frames) for n in (images, frames)]
+    seen = set()
+    for recipe, cfg in configs.items():
+        for critic, section in cfg.discriminators.items():
+            if section.name in seen:
+                continue
+            seen.add(section.name)
+            net = DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, critic))
+            size, c, b = cfg.data.image_size, cfg.data.channels, section.batch
+            if net.view == "frames":
+                kind, x, what = "image D Conv2d", torch.randn(b, c, size, size), f"×{b} frames"
+            else:
+                t = cfg.data.video_length
+                kind, x, what = "video D Conv3d", torch.randn(b, c, t, size, size), f"×{b} clips of {t}"
+            out.append(Stack(kind, f"{section.name} {what}", net, x,
+                             target=recipe == HEADLINE))
+    for s in out:
+        s.module.to(device).train()
+        s.input = s.input.to(device)
+    return out
+
+
+def _total(out: Any) -> torch.Tensor:
+    parts = out if isinstance(out, tuple) else (out,)
+    return sum(p.float().sum() for p in parts if isinstance(p, torch.Tensor))
+
+
+def layer_fn(stack: Stack, lv: Levers, device: torch.device, backward: bool) -> Callable[[], Any]:
+    module = copy.deepcopy(stack.module)
+    levers.apply(replace(lv, cudnn_benchmark=False), module, [])
+    x = levers.to_layout(lv, stack.input)
+    cuda = device.type == "cuda"
+
+    def prepare() -> None:
+        if cuda:
+            torch.backends.cudnn.benchmark = lv.cudnn_benchmark
+        if lv.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
+
+    def fwd() -> Any:
+        prepare()
+        with torch.no_grad(), levers.autocast(lv, device):
+            return module(x)
+
+    def fwd_bwd() -> None:
+        prepare()
+        module.zero_grad(set_to_none=True)
+        with levers.autocast(lv, device):
+            out = module(x)
+        _total(out).backward()
+
+    return fwd_bwd if backward else fwd
+
+
+def describe(lv: Levers) -> str:
+    parts = [lv.precision, "channels_last" if lv.channels_last else "contiguous"]
+    if lv.cudnn_benchmark:
+        parts.append("cudnn.benchmark")
+    parts.append(("compile+cuda_graphs" if lv.cuda_graphs else "compile") if lv.compile else "eager")
+    return " · ".join(parts)
+
+
+def layer_levers(device: torch.device, compile: bool) -> list[tuple[Levers, bool]]:
+    """(levers, target stacks only) pairs timed for every layer; the first is the baseline."""
+    grid = [Levers(), Levers(channels_last=True)]
+    if device.type == "cuda":
+        for precision in ("bf16", "fp16"):
+            grid += [Levers(precision=precision), Levers(precision=precision, channels_last=True)]
+        amp = "bf16" if levers.native_bf16(device) else "fp16"
+        best = Levers(precision=amp, channels_last=True, cudnn_benchmark=True)
+        pairs = [(lv, False) for lv in grid] + [(best, False)]
+        if compile:
+            pairs += [(replace(best, compile=True), True), (replace(best, compile=True, cuda_graphs=True), True)]
+        return pairs
+    pairs = [(lv, False) for lv in grid]
+    if levers.native_bf16(device):
+        pairs += [(Levers(precision="bf16"), False), (Levers(precision="bf16", channels_last=True), False)]
+    if compile:
+        pairs.append((Levers(compile=True), True))
+    return pairs
+
+
+def layer_cases(configs: dict[str, DictConfig], device: torch.device, options: Options) -> list[Case]:
+    cases = []
+    for stack in stacks(configs, device):
+        for lv, target_only in layer_levers(device, options.compile):
+            if target_only and not stack.target:
+                continue
+            for backward in (False, True):
+                direction = "fwd+bwd" if backward else "fwd"
+                cases.append(Case("layer", device.type, f"{stack.kind}: {stack.name}", describe(lv),
+                                  direction, lv.precision, layer_fn(stack, lv, device, backward),
+                                  flops_key=("layer", stack.name, direction), baseline=lv == Levers(),
+                                  warmup=2 if lv.compile else 1, levers=lv.__dict__.copy()))
+        if device.type == "cpu" and stack.target and not levers.native_bf16(device):
+            lv = Levers(precision="bf16")  # a probe: one forward, bf16 has no native kernels here
+            cases.append(Case("layer", device.type, f"{stack.kind}: {stack.name}", describe(lv), "fwd",
+                              "bf16", layer_fn(stack, lv, device, False),
+                              flops_key=("layer", stack.name, "fwd"), single=True, warmup=0,
+                              note="single run: this CPU has no native bf16", levers=lv.__dict__.copy()))
+    return cases
+
+
+# full iterations ---------------------------------------------------------------------
+def iteration_configs(recipe: str, device: torch.device, options: Options) -> list[tuple[str, list[str]]]:
+    """(label, overrides) of the iterations timed for ``recipe``: the reference and fast first."""
+    pairs = [("reference", ["train.mode=reference"]), ("fast", ["train.mode=fast"])]  # adjacent in each round
+    if options.quick or recipe != HEADLINE:
+        return pairs
+    cuda = device.type == "cuda"
+    fast = levers.fast_levers(device)
+    singles = ["reuse_fakes", "skip_critic_grads", "fused_optim", "channels_last"]
+    if cuda:
+        singles += ["cudnn_benchmark"]
+    precisions = ["bf16", "fp16"] if cuda else (["bf16"] if levers.native_bf16(device) else [])
+    pairs.append(("standard", ["train.mode=standard"]))
+    pairs += [(f"standard + {s}", [f"train.{s}=true"]) for s in singles]
+    pairs += [(f"standard + {p}", [f"train.precision={p}"]) for p in precisions]
+    if levers.native_bf16(device):
+        pairs.append(("reference + bf16 + channels_last",
+                      ["train.mode=reference", "train.precision=bf16", "train.channels_last=true"]))
+    if options.compile:
+        pairs.append(("standard + compile", ["train.compile=true"]))
+    if not fast.channels_last:
+        pairs.append(("fast + channels_last", ["train.mode=fast", "train.channels_last=true"]))
+    if options.compile:
+        pairs.append(("fast + compile", ["train.mode=fast", "train.compile=true"]))
+        if cuda:
+            pairs.append(("fast + cuda_graphs", ["train.mode=fast", "train.cuda_graphs=true"]))
+    return pairs
+
+
+def recipe_config(recipe: str, device: torch.device, overrides: list[str]) -> DictConfig:
+    return C.load_config([f"recipe={recipe}", f"device={device.type}", "run_dir=unused", *overrides])
+
+
+def iteration_cases(device: torch.device, options: Options) -> list[Case]:
+    from vidgan.training.trainer import Trainer
+
+    cases = []
+    for recipe in (HEADLINE,) if options.quick else RECIPES:
+        for label, overrides in iteration_configs(recipe, device, options):
+            trainer = Trainer(recipe_config(recipe, device, [*options.overrides, *overrides]))
+            lv = trainer.levers
+            algorithm = (recipe, trainer.cfg.train.mode == "reference", lv.reuse_fakes, lv.skip_critic_grads)
+
+            def step(trainer: Trainer = trainer) -> dict[str, float]:
+                if device.type == "cuda":
+                    torch.backends.cudnn.benchmark = trainer.levers.cudnn_benchmark
+                return trainer.train_step()
+
+            cases.append(Case("iteration", device.type, recipe, label, "iteration", lv.precision, step,
+                              flops_key=("iteration", *algorithm), baseline=label == "reference",
+                              warmup=2 if lv.compile else 1, levers=lv.__dict__.copy()))
+        if recipe == HEADLINE and device.type == "cpu" and not options.quick \
+                and not levers.native_bf16(device):
+            cases.append(Case("iteration", device.type, recipe, "standard + bf16", "iteration", "bf16",
+                              lambda: None, skipped=True, note="skipped: no native bf16 on this CPU (see the bf16 "
+                              "layer probes); one iteration would take minutes",
+                              levers={"precision": "bf16"}))
+    return cases
+
+
+# the run -----------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    info: dict[str, Any] = {"cpu": _cpu_model(), "cores": os.cpu_count(),
+                            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                            "native_bf16_cpu": levers.native_bf16(torch.device("cpu")),
+                            "torch": torch.__version__, "threads": torch.get_num_threads(),
+                            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    try:
+        flags = _cpu_flags()
+        info["cpu_flags"] = sorted(f for f in flags if f.startswith(("avx", "amx", "fma")))
+    except OSError:
+        info["cpu_flags"] = []
+    return info
+
+
+def _cpuinfo_field(name: str) -> str:
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
+    return ""
+
+
+def _cpu_model() -> str:
+    try:
+        return _cpuinfo_field("model name") or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _cpu_flags() -> set[str]:
+    return set(_cpuinfo_field("flags").split())
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+def command(options: Options) -> str:
+    """The ``vidgan bench`` command line that gives ``options``."""
+    default = Options()
+    parts = ["vidgan bench"]
+    parts += ["--quick"] if options.quick else []
+    parts += [f"--device {options.device}"] if options.device != default.device else []
+    parts += [f"--threads {options.threads}"] if options.threads else []
+    parts += ["--no-compile"] if not options.compile else []
+    parts += [f"--min-time {options.min_time:g}"] if options.min_time != default.min_time else []
+    parts += [f"--rounds {options.rounds}"] if options.rounds != default.rounds else []
+    return " ".join(parts + list(options.overrides))
+
+
+def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every case on every device; write the report; return it as a dict."""
+    from vidgan.bench import report
+
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    started, load_start, began = datetime.now(timezone.utc), load(), time.perf_counter()
+    results: dict[str, Any] = {"machine": machine(), "mode": "quick" if options.quick else "full",
+                               "command": command(options),
+                               "started": started.isoformat(timespec="seconds"),
+                               "load_average_start": load_start, "overrides": list(options.overrides),
+                               "devices": {}}
+    profiles: list[dict[str, Any]] = []
+    for device in devices(options.device):
+        name = device.type
+        torch.manual_seed(0)
+        log(f"{name}: peaks")
+        peaks = peak_cases(device)
+        measure(peaks, 1, options.min_time, log)
+        cases = peaks
+        if not options.quick:
+            log(f"{name}: layers")
+            configs = {r: recipe_config(r, device, list(options.overrides)) for r in RECIPES}
+            layers = layer_cases(configs, device, options)
+            measure(layers, options.rounds, options.min_time, log)
+            cases = cases + layers
+        log(f"{name}: full iterations")
+        iterations = iteration_cases(device, options)
+        timed = [c for c in iterations if not c.skipped]
+        measure(timed, 2 if options.quick else options.rounds, options.min_time, log)
+        if not options.quick:
+            profiles += report.profile_iterations(timed, device, options.out)
+        cases = cases + iterations
+        results["devices"][name] = report.summarise(cases)
+    results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["load_average_end"] = load()
+    results["seconds"] = round(time.perf_counter() - began, 1)
+    results["profiles"] = profiles
+    report.write(results, options.out)
+    for name, summary in results["devices"].items():
+        log(report.speedup_line(summary, name))
+    log(f"report: {options.out / 'report.md'} ({results['seconds']:.0f} s)")
+    return results
+
+
+def devices(option: str) -> list[torch.device]:
+    if option == "all":
+        return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    if option == "cuda" and not torch.cuda.is_available():
+        raise VidganError("--device cuda but no CUDA device is available; use --device cpu")
+    return [torch.device(option)]
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    if args.rounds < 1 or args.min_time <= 0:
+        raise VidganError("--rounds must be at least 1 and --min-time positive")
+    return Options(quick=args.quick, out=args.out, device=args.device, threads=args.threads,
+                   compile=not args.no_compile, min_time=args.min_time, rounds=args.rounds,
+                   overrides=tuple(args.overrides))
