@@ -2,8 +2,8 @@
 
 One iteration is the original's order: a step for each discriminator in the recipe's
 order (real batch vs a detached fake batch), then one generator step against all of
-them with fresh fakes. Each critic sees what its discriminator's ``view`` asks for:
-single frames or clips.
+them with fresh fakes (or the same fakes, with ``train.reuse_fakes``). Each critic sees
+what its discriminator's ``view`` asks for: single frames or clips.
 
 A run is crash-safe: checkpoints are atomic and hold every state needed to continue
 bit for bit (models, optimisers, EMA, all random number generators, step, config);
@@ -260,6 +260,7 @@ class Trainer:
             "optimizers": {"generator": self.g_optimizer.state_dict(),
                            **{c.name: c.optimizer.state_dict() for c in self.critics}},
             "rng": distributed.gather(self._rng_state()),
+            "scaler": self.scaler.state_dict(),  # empty unless train.precision=fp16
         }
         if self.ema is not None:
             state["ema_generator"] = self.ema.module.state_dict()
@@ -291,6 +292,8 @@ class Trainer:
             if rng["cuda"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(rng["cuda"])
             set_python_numpy_rng_state(rng)
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.step = state["step"]
 
     def save_checkpoint(self) -> Path | None:
