@@ -11,7 +11,7 @@ from PIL import Image
 
 from vidgan.training import checkpoint
 
-RECIPES = ["mocogan", "mocogan-patch", "mocogan-categorical"]
+RECIPES = ["mocogan", "mocogan-patch", "mocogan-categorical", "mocogan-small"]
 
 
 def metrics(run_dir):
@@ -34,6 +34,16 @@ def test_run_writes_run_folder(tmp_path, tiny, recipe):
         assert gif.n_frames == 13
     state = checkpoint.load(run_dir)
     assert state["step"] == 3 and state["config"]["recipe"] == recipe
+
+
+def test_quick_start_recipe_trains_at_its_own_sizes(tmp_path):
+    """The README's main job, shortened: 32×32 frames, batches 16 / 4, the fast mode."""
+    run_dir = tmp_path / "run"
+    assert vidgan("run", "recipe=mocogan-small", "train.steps=2", "device=cpu", f"run_dir={run_dir}") == 0
+    state = checkpoint.load(run_dir)
+    assert state["step"] == 2 and state["config"]["train"]["mode"] == "fast"
+    with Image.open(run_dir / "samples" / "step-0000002.gif") as gif:  # 8 videos of 32×32 in a 3×3 grid
+        assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
 
 
 def test_resume_continues_exactly(tmp_path, tiny):

@@ -6,8 +6,8 @@ Writes into ``docs/assets`` (or ``--out``):
 - ``samples/mocogan.gif``: eight videos from the trained generator (fixed latents);
 - ``loss.png``: the discriminators' and the generator's losses over the run.
 
-The run is an ordinary ``vidgan run recipe=mocogan`` at 32×32 with narrower networks and
-instance noise, so it finishes on a laptop CPU; ``--steps`` and ``--device`` make it longer or faster.
+The run is an ordinary ``vidgan run recipe=mocogan-small`` (MoCoGAN at 32×32 for a CPU,
+1500 steps); ``--steps`` and ``--device`` make it shorter, longer or faster.
 Needs the ``docs`` extra (matplotlib).
 
 Example:
@@ -27,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from vidgan.cli import main as vidgan  # noqa: E402
 from vidgan.data import sample_clips  # noqa: E402
@@ -34,30 +35,25 @@ from vidgan.registry import DATASETS  # noqa: E402
 from vidgan.training.samples import write_gif  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1]
-SIZE = {"image_size": 32, "video_length": 16, "every_nth": 2}
-# Narrow discriminators with instance noise keep the two sides balanced in a short run.
-OVERRIDES = [f"data.{k}={v}" for k, v in SIZE.items()] + [
-    "generator.ngf=32", "discriminators.image.ndf=8", "discriminators.video.ndf=8",
-    "discriminators.image.noise_sigma=0.1", "discriminators.video.noise_sigma=0.1",
-    "discriminators.image.batch=16", "discriminators.video.batch=4", "train.num_samples=8",
-]
+RECIPE = "mocogan-small"
 
 
-def train(steps: int, device: str, run_dir: Path) -> Path:
-    vidgan(["run", "recipe=mocogan", f"train.steps={steps}", f"train.sample_every={steps}",
-            f"train.checkpoint_every={steps}", f"run_dir={run_dir}", f"device={device}", *OVERRIDES])
-    return run_dir
+def train(steps: int | None, device: str, run_dir: Path) -> DictConfig:
+    """Train the recipe; returns its config. ``steps`` None keeps the recipe's."""
+    length = [f"train.steps={steps}", f"train.sample_every={steps}"] if steps else []
+    vidgan(["run", f"recipe={RECIPE}", f"run_dir={run_dir}", f"device={device}", *length])
+    return OmegaConf.load(run_dir / "config.yaml")
 
 
-def data_gif(path: Path) -> Path:
-    """Eight real clips, sampled as the trainer samples them."""
-    span = (SIZE["video_length"] - 1) * SIZE["every_nth"] + 1
-    data = DATASETS.build("synthetic-shapes", image_size=SIZE["image_size"], min_frames=span)
-    clips, _ = sample_clips(data, 8, SIZE["video_length"], SIZE["every_nth"], torch.Generator().manual_seed(0))
+def data_gif(data: DictConfig, path: Path) -> Path:
+    """Eight real clips of the run's data, sampled as the trainer samples them."""
+    span = (data.video_length - 1) * data.every_nth + 1
+    dataset = DATASETS.build("synthetic-shapes", image_size=data.image_size, min_frames=span)
+    clips, _ = sample_clips(dataset, 8, data.video_length, data.every_nth, torch.Generator().manual_seed(0))
     return write_gif(clips, path)
 
 
-def loss_plot(metrics: Path, path: Path, window: int = 20) -> Path:
+def loss_plot(metrics: Path, title: str, path: Path, window: int = 20) -> Path:
     """Each loss per step (faint) and its running mean over ``window`` steps."""
     rows = [json.loads(line) for line in metrics.read_text().splitlines()]
     steps = [r["step"] for r in rows]
@@ -71,7 +67,7 @@ def loss_plot(metrics: Path, path: Path, window: int = 20) -> Path:
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.legend(frameon=False, ncol=3, loc="best")
-    ax.set_title(f"vidgan run recipe=mocogan, {SIZE['image_size']}×{SIZE['image_size']}, synthetic shapes")
+    ax.set_title(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -81,16 +77,19 @@ def loss_plot(metrics: Path, path: Path, window: int = 20) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, help="default: the recipe's")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=DOCS / "assets")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        run_dir = train(args.steps, args.device, Path(work) / "run")
+        run_dir = Path(work) / "run"
+        cfg = train(args.steps, args.device, run_dir)
         (args.out / "samples").mkdir(parents=True, exist_ok=True)
-        shutil.copy(run_dir / "samples" / f"step-{args.steps:07d}.gif", args.out / "samples" / "mocogan.gif")
-        loss_plot(run_dir / "metrics.jsonl", args.out / "loss.png")
-    data_gif(args.out / "samples" / "data.gif")
+        shutil.copy(run_dir / "samples" / f"step-{cfg.train.steps:07d}.gif", args.out / "samples" / "mocogan.gif")
+        size = cfg.data.image_size
+        loss_plot(run_dir / "metrics.jsonl", f"vidgan run recipe={RECIPE}, {size}×{size}, synthetic shapes",
+                  args.out / "loss.png")
+    data_gif(cfg.data, args.out / "samples" / "data.gif")
     for path in sorted(args.out.rglob("*.*")):
         print(f"{path.relative_to(args.out.parent)}  {path.stat().st_size / 1024:.0f} KiB")
 
