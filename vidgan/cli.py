@@ -88,7 +88,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from vidgan.generate import generate
 
     out = generate(args.checkpoint, args.num_videos, out=args.out, category=args.category,
-                   length=args.length, seed=args.seed)
+                   length=args.length, seed=args.seed, ema=args.ema)
     console.print(f"wrote {args.num_videos} GIFs and grid.png to {out}")
 
 
@@ -128,6 +128,8 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--category", type=int, default=None, help="category label for categorical recipes")
     gen.add_argument("--length", type=int, default=None, help="frames per video (default: the training length)")
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--no-ema", dest="ema", action="store_false",
+                     help="use the live generator's weights, not the EMA (runs with train.ema_decay)")
     gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
     gen.set_defaults(func=cmd_generate)
 

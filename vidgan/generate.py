@@ -27,16 +27,16 @@ def load_generator(path: str | Path, ema: bool = True) -> tuple[torch.nn.Module,
 
 
 def generate(path: str | Path, num_videos: int, out: Path | None = None, category: int | None = None,
-             length: int | None = None, seed: int = 0) -> Path:
+             length: int | None = None, seed: int = 0, ema: bool = True) -> Path:
     """Write ``video-NNN.gif`` for each of ``num_videos`` videos and ``grid.png`` (rows: videos).
 
     ``path`` is a checkpoint file or a run folder. The EMA generator is used when the
-    run kept one. Returns the output folder.
+    run kept one and ``ema`` is on. Returns the output folder.
     """
     if num_videos < 1:
         raise VidganError(f"--num-videos must be at least 1, got {num_videos}")
     path = Path(path)
-    generator, _ = load_generator(path)
+    generator, _ = load_generator(path, ema)
     labels = None
     categories = getattr(generator, "dim_z_category", 0)
     if category is not None:

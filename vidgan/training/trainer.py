@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
@@ -70,6 +70,24 @@ class Critic:
     weight: float
     optimizer: torch.optim.Optimizer
     augment: nn.Module
+
+
+def ema_with_warm_up(decay: float) -> Callable[[list, list, torch.Tensor], None]:
+    """The generator EMA's update: decay ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates.
+
+    Early on the average follows the generator closely instead of keeping the random
+    initial weights for ``~1 / (1 - decay)`` steps (whose samples are flat grey); from
+    ``n = (10 · decay - 1) / (1 - decay)`` on (8990 for 0.999) it is the plain EMA. Batch
+    norm's running statistics are averaged alike, its batch counter copied.
+    """
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        d = ((1 + n) / (10 + n)).clamp(max=decay)  # a tensor on the device: no host sync
+        for a, c in zip(averaged, current):
+            if a.is_floating_point():
+                a.lerp_(c, (1 - d).to(a.dtype))
+            else:  # batch norm's num_batches_tracked: a count, not averaged
+                a.copy_(c)
+    return update
 
 
 def adam(module: nn.Module, cfg: DictConfig, fused: bool = False) -> torch.optim.Adam:
@@ -135,7 +153,7 @@ class Trainer:
         self.generator = prepare(build_generator(cfg), cfg, self.device)
         self.critics = build_critics(cfg, self.device, self.levers.fused_optim)
         self.g_optimizer = adam(self.generator, cfg, self.levers.fused_optim)
-        self.ema = (AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
+        self.ema = (AveragedModel(self.generator, multi_avg_fn=ema_with_warm_up(cfg.train.ema_decay),
                                   use_buffers=True) if cfg.train.ema_decay > 0 else None)
         self._check_categories()
         levers.apply(self.levers, self.generator, [c.net for c in self.critics])
