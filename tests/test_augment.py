@@ -69,3 +69,28 @@ def test_an_unknown_augmentation_is_refused_with_a_suggestion(tmp_path, tiny, ca
     code = vidgan("run", "recipe=mocogan", "train.steps=1", f"run_dir={tmp_path / 'r'}", *tiny,
                      "discriminators.video.augment=diffaugmnt")
     assert code == 2 and "did you mean 'diffaugment'" in capsys.readouterr().err
+
+
+def test_a_recipe_sets_the_policy_by_mapping(tmp_path, tiny):
+    from vidgan.config import load_config
+    from vidgan.training.trainer import Trainer
+
+    cfg = load_config(["recipe=mocogan", f"run_dir={tmp_path}", *tiny,
+                       "discriminators.video.augment={name: diffaugment, policy: translation}",
+                       "discriminators.image.augment.name=diffaugment", "discriminators.image.augment.policy=cutout"])
+    augment = {c.name: c.augment for c in Trainer(cfg).critics}
+    assert augment["video"].policy == ["translation"] and augment["image"].policy == ["cutout"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{name: diffaugment, polcy: cutout}", "unknown config key discriminators.video.augment.polcy; "
+                                          "did you mean discriminators.video.augment.policy?"),
+    ("{policy: cutout}", "discriminators.video.augment needs a name"),
+    ("3", "discriminators.video.augment must be a name or a {name: NAME, key: value} mapping, got 3"),
+])
+def test_bad_augmentation_specs_are_one_line_errors(tmp_path, tiny, capsys, spec, message):
+    code = vidgan("run", "recipe=mocogan", "train.steps=1", f"run_dir={tmp_path / 'r'}", *tiny,
+                  f"discriminators.video.augment={spec}")
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

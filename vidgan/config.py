@@ -20,14 +20,14 @@ import inspect
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from vidgan.errors import VidganError
-from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES
+from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES, Registry
 
 
 @dataclass
@@ -86,8 +86,8 @@ class Config:
 
 
 # Keys of a critic section that the trainer uses; the rest go to the discriminator.
-CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": str, "weight": float,
-                               "aux": List[str], "augment": str}
+CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": Union[str, dict], "weight": float,
+                               "aux": List[Union[str, dict]], "augment": Union[str, dict]}
 DEVICES = ("auto", "cpu", "cuda")
 MODES = ("standard", "reference", "fast")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -179,6 +179,8 @@ def _type_ok(value: Any, hint: Any) -> bool:
 
 
 def _type_name(hint: Any) -> str:
+    if hint == Union[str, dict]:
+        return "a name or a {name: NAME, key: value} mapping"
     return getattr(hint, "__name__", str(hint).replace("typing.", ""))
 
 
@@ -203,8 +205,9 @@ def component_kwargs(section: str, values: dict[str, Any], factory: Any,
         if key not in params and not takes_any:
             close = difflib.get_close_matches(key, list(params), n=1)
             hint = f"; did you mean {section}.{close[0]}?" if close else ""
+            takes = [k for k in params if k not in derived]
             raise VidganError(f"unknown config key {section}.{key}{hint} "
-                              f"(it takes: {', '.join(k for k in params if k not in derived)})")
+                              f"({'it takes: ' + ', '.join(takes) if takes else 'it takes no keys'})")
         if key in hints and not _type_ok(value, hints[key]):
             raise VidganError(f"{section}.{key} must be {_type_name(hints[key])}, got {value!r}")
     kwargs = {k: v for k, (v, _) in derived.items() if k in params or takes_any}
@@ -246,6 +249,22 @@ def generator_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return component_kwargs("generator", values, GENERATORS.get(cfg.generator.name), derived)
 
 
+def component_spec(spec: Any, section: str, registry: Registry) -> tuple[str, dict[str, Any]]:
+    """A component named by ``spec``: a name, or ``{name: NAME, key: value, ...}``.
+
+    Returns the name and the checked keyword arguments, e.g. ``("wgan-gp", {"weight": 5.0})``
+    for ``discriminators.video.loss={name: wgan-gp, weight: 5}``.
+    """
+    if isinstance(spec, str):
+        registry.get(spec)  # an unknown name is an error with suggestions
+        return spec, {}
+    values = OmegaConf.to_container(spec) if isinstance(spec, DictConfig) else dict(spec)
+    name = values.pop("name", None)
+    if not isinstance(name, str):
+        raise VidganError(f"{section} needs a name: write {section}=NAME or {section}={{name: NAME, key: value}}")
+    return name, component_kwargs(section, values, registry.get(name), {})
+
+
 def discriminator_kwargs(cfg: DictConfig, critic: str) -> dict[str, Any]:
     section = OmegaConf.to_container(cfg.discriminators[critic])
     values = {k: v for k, v in section.items() if k not in CRITIC_KEYS}
@@ -285,14 +304,15 @@ def validate(cfg: DictConfig) -> None:
     for critic, section in cfg.discriminators.items():
         if not isinstance(section, DictConfig) or "name" not in section:
             raise VidganError(f"discriminators.{critic} needs a name, e.g. discriminators.{critic}.name=video")
+        values = OmegaConf.to_container(section)
         for key, hint in CRITIC_KEYS.items():
-            if key in section and not _type_ok(section[key] if key != "aux" else list(section[key]), hint):
-                raise VidganError(f"discriminators.{critic}.{key} must be {_type_name(hint)}, got {section[key]!r}")
+            if key in values and not _type_ok(values[key], hint):
+                raise VidganError(f"discriminators.{critic}.{key} must be {_type_name(hint)}, got {values[key]!r}")
         if section.get("batch", 1) < 1:
             raise VidganError(f"discriminators.{critic}.batch must be at least 1")
-        LOSSES.get(section.get("loss", "bce"))
-        for aux in section.get("aux", []):
-            LOSSES.get(aux)
+        component_spec(section.get("loss", "bce"), f"discriminators.{critic}.loss", LOSSES)
+        for i, aux in enumerate(section.get("aux", [])):
+            component_spec(aux, f"discriminators.{critic}.aux[{i}]", LOSSES)
         if section.get("augment"):
-            AUGMENTATIONS.get(section.augment)
+            component_spec(section.augment, f"discriminators.{critic}.augment", AUGMENTATIONS)
         discriminator_kwargs(cfg, critic)

@@ -34,7 +34,7 @@ from torch.optim.swa_utils import AveragedModel
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
 from vidgan.errors import VidganError
-from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES
+from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, Registry
 from vidgan.training import checkpoint, distributed, levers
 from vidgan.training.samples import write_gif
 
@@ -103,15 +103,23 @@ def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Modu
     return module
 
 
+def build_spec(spec: Any, section: str, registry: Registry) -> Any:
+    """Build the component a config names: ``NAME`` or ``{name: NAME, key: value, ...}``."""
+    name, kwargs = C.component_spec(spec, section, registry)
+    return registry.build(name, **kwargs)
+
+
 def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = False) -> list[Critic]:
     critics = []
     for name, section in cfg.discriminators.items():
         net = prepare(DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name)), cfg, device)
-        critics.append(Critic(name, net, LOSSES.build(section.get("loss", "bce")),
-                              [LOSSES.build(a) for a in section.get("aux", [])],
-                              section.get("batch", 1), float(section.get("weight", 1.0)),
-                              adam(net, cfg, fused_optim), AUGMENTATIONS.build(section.augment)
-                              if section.get("augment") else nn.Identity()))
+        where = f"discriminators.{name}"
+        loss = build_spec(section.get("loss", "bce"), f"{where}.loss", LOSSES)
+        aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
+        augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
+                   if section.get("augment") else nn.Identity())
+        critics.append(Critic(name, net, loss, aux, section.get("batch", 1), float(section.get("weight", 1.0)),
+                              adam(net, cfg, fused_optim), augment))
     return critics
 
 

@@ -113,3 +113,16 @@ def test_recipe_trains_with_the_penalty(tmp_path):
     assert [r["step"] for r in rows] == [1, 2]
     assert all(torch.isfinite(torch.tensor([r["d_video"], r["g"]])).all() for r in rows)
     assert (run_dir / "samples" / "step-0000002.gif").is_file()
+
+
+def test_the_penalty_weight_comes_from_the_config(tmp_path):
+    from vidgan.config import load_config
+    from vidgan.training.trainer import Trainer
+
+    cfg = load_config(["recipe=tgan", f"run_dir={tmp_path}", *SMALL,
+                       "discriminators.video.loss={name: wgan-gp, weight: 2.5}"])
+    (critic,) = Trainer(cfg).critics
+    assert isinstance(critic.loss, WGANGP) and critic.loss.weight == 2.5
+    with pytest.raises(VidganError, match="unknown config key discriminators.video.loss.wieght; "
+                                          "did you mean discriminators.video.loss.weight"):
+        load_config(["recipe=tgan", *SMALL, "discriminators.video.loss={name: wgan-gp, wieght: 2}"])
