@@ -26,6 +26,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from vidgan.data.base import min_frames
 from vidgan.errors import VidganError
 from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES, Registry
 
@@ -221,15 +222,11 @@ def dataset_name(cfg: DictConfig) -> str:
     return cfg.data.name
 
 
-def min_frames(cfg: DictConfig) -> int:
-    """Frames a video needs for one clip of ``video_length`` frames every ``every_nth``."""
-    return (cfg.data.video_length - 1) * cfg.data.every_nth + 1
-
-
 def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
     derived = {"image_size": (cfg.data.image_size, "data.image_size"),
                "channels": (cfg.data.channels, "data.channels"),
-               "min_frames": (min_frames(cfg), "data.video_length and data.every_nth")}
+               "min_frames": (min_frames(cfg.data.video_length, cfg.data.every_nth),
+                              "data.video_length and data.every_nth")}
     if cfg.data.root:
         derived["root"] = (cfg.data.root, "data.root")
     name = dataset_name(cfg)

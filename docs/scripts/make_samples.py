@@ -30,6 +30,7 @@ import torch  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from vidgan.cli import main as vidgan  # noqa: E402
+from vidgan.config import dataset_kwargs, dataset_name  # noqa: E402
 from vidgan.data import sample_clips  # noqa: E402
 from vidgan.registry import DATASETS  # noqa: E402
 from vidgan.training.samples import write_gif  # noqa: E402
@@ -45,10 +46,10 @@ def train(steps: int | None, device: str, run_dir: Path) -> DictConfig:
     return OmegaConf.load(run_dir / "config.yaml")
 
 
-def data_gif(data: DictConfig, path: Path) -> Path:
+def data_gif(cfg: DictConfig, path: Path) -> Path:
     """Eight real clips of the run's data, sampled as the trainer samples them."""
-    span = (data.video_length - 1) * data.every_nth + 1
-    dataset = DATASETS.build("synthetic-shapes", image_size=data.image_size, min_frames=span)
+    dataset = DATASETS.build(dataset_name(cfg), **dataset_kwargs(cfg))
+    data = cfg.data
     clips, _ = sample_clips(dataset, 8, data.video_length, data.every_nth, torch.Generator().manual_seed(0))
     return write_gif(clips, path)
 
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         size = cfg.data.image_size
         loss_plot(run_dir / "metrics.jsonl", f"vidgan run recipe={RECIPE}, {size}×{size}, synthetic shapes",
                   args.out / "loss.png")
-    data_gif(cfg.data, args.out / "samples" / "data.gif")
+    data_gif(cfg, args.out / "samples" / "data.gif")
     for path in sorted(args.out.rglob("*.*")):
         print(f"{path.relative_to(args.out.parent)}  {path.stat().st_size / 1024:.0f} KiB")
 
