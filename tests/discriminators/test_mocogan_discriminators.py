@@ -204,3 +204,38 @@ def test_default_layers_match_the_original(name):
     slopes = {m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)}
     assert slopes == {0.2} and sum(isinstance(m, nn.LeakyReLU) for m in d.modules()) == len(weights) - 1
     assert tuple(logits.shape) == output
+
+
+# norm option -----------------------------------------------------------------------------
+def _inputs(name: str, size: int = 32) -> torch.Tensor:
+    return torch.randn(2, 3, 16, size, size) if CLASSES[name].view == "clips" else torch.randn(2, 3, size, size)
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_spectral_norm_replaces_batch_norm_and_bounds_every_weight(name):
+    torch.manual_seed(0)
+    d = CLASSES[name](image_size=32, ndf=8, norm="spectral")
+    assert not [m for m in d.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    convs = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
+    assert convs and all(hasattr(m, "parametrizations") for m in convs)  # head included
+    d.train()
+    for _ in range(30):  # power iterations converge while training
+        d(_inputs(name))
+    for m in convs:  # the weight in use has largest singular value ~1
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+        assert sigma == pytest.approx(1.0, abs=0.05)
+    reference = CLASSES[name](image_size=32, ndf=8)
+    assert [o.shape for o in d(_inputs(name)) if o is not None] == \
+        [o.shape for o in reference(_inputs(name)) if o is not None]
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_norm_none_has_no_batch_norm_and_plain_weights(name):
+    d = CLASSES[name](image_size=32, ndf=8, norm="none")
+    assert not [m for m in d.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert not [m for m in d.modules() if hasattr(m, "parametrizations")]
+
+
+def test_unknown_norm_is_a_one_line_error():
+    with pytest.raises(VidganError, match="norm must be one of batch, spectral, none, got 'layer'"):
+        VideoDiscriminator(image_size=32, ndf=8, norm="layer")

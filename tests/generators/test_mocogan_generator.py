@@ -10,7 +10,7 @@ from torch import nn
 
 from vidgan.errors import VidganError
 from vidgan.generators.dcgan import DCGANFrameDecoder
-from vidgan.generators.mocogan import MoCoGANGenerator
+from vidgan.generators.mocogan import MoCoGANGenerator, MoCoGANWarpGenerator
 
 FAST = settings(max_examples=10, deadline=None)
 batches = st.integers(1, 3)
@@ -175,3 +175,58 @@ def test_generator_layers_match_the_original_at_defaults():
     assert sum(p.numel() for p in g.parameters()) == (
         3 * (10 * 10 * 2 + 2 * 10)  # GRU cell: three gates, input and hidden weights and biases
         + sum(m.weight.numel() for m in convs) + 2 * (512 + 256 + 128 + 64))
+
+
+# mocogan-warp ------------------------------------------------------------------------------
+def tiny_warp(**kwargs) -> MoCoGANWarpGenerator:
+    defaults = dict(image_size=16, ngf=4, dim_z_content=6, dim_z_category=3, dim_z_motion=3, video_length=5)
+    torch.manual_seed(0)
+    return MoCoGANWarpGenerator(**{**defaults, **kwargs})
+
+
+def test_warp_decoder_sees_content_and_category_only():
+    g = tiny_warp()
+    assert g.decoder.dim_z == 6 + 3
+    assert tiny_generator(dim_z_category=3).decoder.dim_z == 6 + 3 + 3
+
+
+def test_warp_starts_with_still_videos():
+    videos, _ = tiny_warp().sample_videos(2, 7, seeded(0))
+    assert videos.shape == (2, 3, 7, 16, 16)
+    assert torch.equal(videos, videos[:, :, :1].expand_as(videos))
+
+
+def test_warp_translation_moves_the_image_by_whole_pixels():
+    g = tiny_warp()
+    with torch.no_grad():  # x shift of 2/8 of the half-width: 2 px at 16 px, one way each frame
+        g.transform.weight.zero_()
+        g.transform.weight[2, 0] = 0.25
+    z, _ = g.sample_latents(1, 2, seeded(1))
+    z[:, :, -3:] = torch.tensor([[0.0, 0, 0], [1.0, 0, 0]])
+    video = g(z)[0]
+    still, moved = video[:, 0], video[:, 1]
+    # sampling point x + 2 px: the content moves 2 px left, background (-1) enters on the right
+    assert torch.allclose(moved[:, :, :-2], still[:, :, 2:], atol=1e-5)
+    assert torch.equal(moved[:, :, -2:], torch.full_like(moved[:, :, -2:], -1))
+
+
+def test_warp_frame_colours_come_from_one_image():
+    g = tiny_warp()
+    with torch.no_grad():
+        g.transform.weight.normal_(0, 0.3)
+    videos, _ = g.sample_videos(3, 6, seeded(2))
+    image = g.decoder(g.sample_latents(3, 6, seeded(2))[0][:, 0, :-3])
+    # bilinear resampling mixes the image's values with the background: never beyond them
+    lo = torch.minimum(image.amin((2, 3)), torch.tensor(-1.0))
+    hi = image.amax((2, 3))
+    assert (videos >= lo[:, :, None, None, None] - 1e-5).all() and (videos <= hi[:, :, None, None, None] + 1e-5).all()
+
+
+def test_warp_single_frames_are_frames_of_videos_and_train_the_transform():
+    g = tiny_warp()
+    frames, labels = g.sample_images(4, seeded(3))
+    assert frames.shape == (4, 3, 16, 16) and labels.shape == (4,)
+    z, _ = g.sample_latents(2, 5, seeded(4))
+    assert torch.allclose(g.decode_frames(z[:, 3]), g(z)[:, :, 3], atol=1e-6)
+    g(z).sum().backward()  # at the start the motion reaches the frames through the transform only
+    assert g.transform.weight.grad.abs().sum() > 0

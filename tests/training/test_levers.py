@@ -127,7 +127,7 @@ def test_original_images_are_frames_of_whole_latent_videos():
 
 
 def test_reference_mode_needs_a_mocogan_generator():
-    with pytest.raises(VidganError, match="needs a generator with sample_latents and decoder"):
+    with pytest.raises(VidganError, match="needs a generator with sample_latents and decode_frames"):
         levers.original_images(nn.Linear(2, 2), 3)
 
 

@@ -4,6 +4,11 @@ At 64×64 the layers are exactly the original's (ndf=64, kernel 4, LeakyReLU 0.2
 norm after every convolution but the first and last, no biases), so original weights
 convert (see :mod:`vidgan.convert`). Instance noise (``noise_sigma`` > 0) is added to
 the input of every convolution but the last while training.
+
+``norm`` picks the normalisation: ``batch`` (the original's), ``spectral`` (spectral
+normalisation of every convolution's weight, head included, and no batch norm: each
+layer is 1-Lipschitz, and real and fake batches no longer share statistics that tell
+them apart) or ``none``.
 """
 
 from __future__ import annotations
@@ -12,22 +17,31 @@ import torch
 from einops import reduce
 from torch import nn
 
+from torch.nn.utils.parametrizations import spectral_norm
+
+from vidgan.errors import VidganError
 from vidgan.layers import ConvBlock, check_image_size
 from vidgan.registry import DISCRIMINATORS
 
 
+NORMS = ("batch", "spectral", "none")
+
+
 def _down_stack(dims: int, widths: list[int], head: nn.Module, noise_sigma: float,
-                noise_before_head: bool) -> nn.Sequential:
+                noise_before_head: bool, norm: str = "batch") -> nn.Sequential:
     """Stride-2 (spatially) convolutions through ``widths`` followed by ``head``."""
+    if norm not in NORMS:
+        raise VidganError(f"discriminator norm must be one of {', '.join(NORMS)}, got {norm!r}")
     conv = nn.Conv2d if dims == 2 else nn.Conv3d
-    norm = nn.BatchNorm2d if dims == 2 else nn.BatchNorm3d
+    batch_norm = nn.BatchNorm2d if dims == 2 else nn.BatchNorm3d
+    wrap = spectral_norm if norm == "spectral" else (lambda module: module)
     stride, padding = (2, 1) if dims == 2 else ((1, 2, 2), (0, 1, 1))
     blocks = []
     for i, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
-        blocks.append(ConvBlock(conv(c_in, c_out, 4, stride, padding, bias=False),
-                                norm(c_out) if i > 0 else None,
+        blocks.append(ConvBlock(wrap(conv(c_in, c_out, 4, stride, padding, bias=False)),
+                                batch_norm(c_out) if i > 0 and norm == "batch" else None,
                                 nn.LeakyReLU(0.2, inplace=True), noise_sigma))
-    blocks.append(ConvBlock(head, noise_sigma=noise_sigma if noise_before_head else 0.0))
+    blocks.append(ConvBlock(wrap(head), noise_sigma=noise_sigma if noise_before_head else 0.0))
     return nn.Sequential(*blocks)
 
 
@@ -65,12 +79,13 @@ class ImageDiscriminator(_Discriminator):
         torch.Size([2])
     """
 
-    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0):
+    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0,
+                 norm: str = "batch"):
         super().__init__(channels, image_size)
         n = check_image_size(image_size, "image") - 2
         widths = [channels] + [ndf * 2 ** i for i in range(n)]
         self.net = _down_stack(2, widths, nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False),
-                               noise_sigma, noise_before_head=False)
+                               noise_sigma, noise_before_head=False, norm=norm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         self.check_input(x)
@@ -89,12 +104,13 @@ class PatchImageDiscriminator(_Discriminator):
         torch.Size([2, 4, 4])
     """
 
-    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0):
+    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0,
+                 norm: str = "batch"):
         super().__init__(channels, image_size)
         check_image_size(image_size, "patch-image")
         widths = [channels, ndf, ndf * 2, ndf * 4]
         self.net = _down_stack(2, widths, nn.Conv2d(ndf * 4, 1, 4, 2, 1, bias=False),
-                               noise_sigma, noise_before_head=True)
+                               noise_sigma, noise_before_head=True, norm=norm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         self.check_input(x)
@@ -120,13 +136,13 @@ class VideoDiscriminator(_Discriminator):
     view = "clips"
 
     def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64,
-                 noise_sigma: float = 0.0, outputs: int = 1):
+                 noise_sigma: float = 0.0, norm: str = "batch", outputs: int = 1):
         super().__init__(channels, image_size)
         n = check_image_size(image_size, "video") - 2
         self.min_frames = 3 * n + 4
         widths = [channels] + [ndf * 2 ** i for i in range(n)]
         self.net = _down_stack(3, widths, nn.Conv3d(widths[-1], outputs, 4, 1, 0, bias=False),
-                               noise_sigma, noise_before_head=False)
+                               noise_sigma, noise_before_head=False, norm=norm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         self.check_input(x)
@@ -147,10 +163,10 @@ class CategoricalVideoDiscriminator(VideoDiscriminator):
     """
 
     def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64,
-                 noise_sigma: float = 0.0, dim_categorical: int = 6):
+                 noise_sigma: float = 0.0, norm: str = "batch", dim_categorical: int = 6):
         if dim_categorical < 1:
             raise ValueError(f"categorical-video needs dim_categorical >= 1, got {dim_categorical}")
-        super().__init__(channels, image_size, ndf, noise_sigma, outputs=1 + dim_categorical)
+        super().__init__(channels, image_size, ndf, noise_sigma, norm, outputs=1 + dim_categorical)
         self.dim_categorical = dim_categorical
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,12 +190,13 @@ class PatchVideoDiscriminator(_Discriminator):
     view = "clips"
     min_frames = 13
 
-    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0):
+    def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64, noise_sigma: float = 0.0,
+                 norm: str = "batch"):
         super().__init__(channels, image_size)
         check_image_size(image_size, "patch-video")
         widths = [channels, ndf, ndf * 2, ndf * 4]
         self.net = _down_stack(3, widths, nn.Conv3d(ndf * 4, 1, 4, (1, 2, 2), (0, 1, 1), bias=False),
-                               noise_sigma, noise_before_head=False)
+                               noise_sigma, noise_before_head=False, norm=norm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         self.check_input(x)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from einops import rearrange
+from einops import rearrange, repeat
 from torch import nn
+from torch.nn import functional as F
 
 from vidgan.registry import GENERATORS, SAMPLERS
 
@@ -26,6 +27,8 @@ class MoCoGANGenerator(nn.Module):
         torch.Size([2, 3, 5, 32, 32])
     """
 
+    decodes_motion = True  # the frame decoder sees the motion code (mocogan-warp's does not)
+
     def __init__(self, channels: int = 3, image_size: int = 64, video_length: int = 16,
                  dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
                  ngf: int = 64, content: str = "gaussian-content",
@@ -36,10 +39,11 @@ class MoCoGANGenerator(nn.Module):
         self.image_size = image_size
         self.video_length = video_length
         self.dim_z_category = dim_z_category
+        self.dim_z_motion = dim_z_motion
         self.content = SAMPLERS.build(content, dim=dim_z_content)
         self.category = SAMPLERS.build(category, dim=dim_z_category)
         self.motion = SAMPLERS.build(motion, dim=dim_z_motion)
-        dim_z = dim_z_content + dim_z_category + dim_z_motion
+        dim_z = dim_z_content + dim_z_category + (dim_z_motion if self.decodes_motion else 0)
         self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels,
                                         image_size=image_size, ngf=ngf)
 
@@ -76,4 +80,59 @@ class MoCoGANGenerator(nn.Module):
         """
         z, labels = self.sample_latents(num_images, self.video_length, generator)
         steps = torch.randint(self.video_length, (num_images,), generator=generator).to(z.device)
-        return self.decoder(z[torch.arange(num_images, device=z.device), steps]), labels
+        return self.decode_frames(z[torch.arange(num_images, device=z.device), steps]), labels
+
+    def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode single frames' latents ``b d`` into frames ``b c h w``."""
+        return self.decoder(z)
+
+
+@GENERATORS.register("mocogan-warp")
+class MoCoGANWarpGenerator(MoCoGANGenerator):
+    """MoCoGAN whose motion code moves the picture instead of redrawing it.
+
+    The content and category codes are decoded once per video into an image (by the
+    frame decoder, as in ``mocogan``); frame t is that image under a 2D affine transform
+    that a linear layer predicts from the motion code z_M(t), resampled bilinearly with
+    the background value -1 outside the image. The layer starts at zero (every frame the
+    image itself), so motion is learnt from the critics. Colour and shape cannot flicker
+    from frame to frame: only what an affine map does (move, scale, rotate, shear)
+    changes over a video, which suits objects that move as a whole (the shape-motion
+    data) and not scenes whose content changes.
+
+    Shape:
+        as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
+
+    Example:
+        >>> g = MoCoGANWarpGenerator(image_size=32, ngf=8)
+        >>> g.sample_videos(2, 5)[0].shape
+        torch.Size([2, 3, 5, 32, 32])
+    """
+
+    decodes_motion = False
+
+    def __init__(self, channels: int = 3, image_size: int = 64, video_length: int = 16,
+                 dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
+                 ngf: int = 64, content: str = "gaussian-content",
+                 category: str = "one-hot-category", motion: str = "gru-motion",
+                 decoder: str = "dcgan-frames"):
+        super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
+                         dim_z_motion, ngf, content, category, motion, decoder)
+        self.transform = nn.Linear(dim_z_motion, 6)
+        nn.init.zeros_(self.transform.weight)
+        with torch.no_grad():
+            self.transform.bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))  # the identity
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode latents ``b t d`` into a video ``b c t h w``; the content and category
+        parts are read from the first frame's latent."""
+        b, t, _ = z.shape
+        image = self.decoder(z[:, 0, :-self.dim_z_motion] if self.dim_z_motion else z[:, 0]).float()
+        theta = rearrange(self.transform(z[:, :, z.shape[2] - self.dim_z_motion:]).float(),
+                          "b t (r k) -> (b t) r k", r=2)
+        grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)
+        moved = F.grid_sample(repeat(image + 1, "b c h w -> (b t) c h w", t=t), grid, align_corners=False)
+        return rearrange(moved - 1, "(b t) c h w -> b c t h w", b=b)  # zero padding is background -1
+
+    def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
+        return self(z[:, None])[:, :, 0]

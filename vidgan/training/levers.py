@@ -180,12 +180,12 @@ def original_images(generator: nn.Module, num_images: int,
         >>> original_images(MoCoGANGenerator(image_size=16, ngf=4, video_length=4), 3)[0].shape
         torch.Size([3, 3, 16, 16])
     """
-    if not hasattr(generator, "sample_latents") or not hasattr(generator, "decoder"):
+    if not hasattr(generator, "sample_latents") or not hasattr(generator, "decode_frames"):
         raise VidganError(f"train.mode=reference reproduces MoCoGAN and needs a generator with "
-                          f"sample_latents and decoder; {type(generator).__name__} has not; "
+                          f"sample_latents and decode_frames; {type(generator).__name__} has not; "
                           "use train.mode=standard")
     t = generator.video_length
     z, labels = generator.sample_latents(num_images * 2 * t, t, rng)
     frames = rearrange(z, "b t d -> (b t) d")
     keep = torch.randperm(frames.shape[0], generator=rng)[:num_images].sort().values.to(z.device)
-    return generator.decoder(frames[keep]), labels[keep // t]
+    return generator.decode_frames(frames[keep]), labels[keep // t]

@@ -205,8 +205,13 @@ class Trainer:
 
     # one iteration ------------------------------------------------------------------
     def _apply(self, loss: torch.Tensor, module: nn.Module, optimizer: torch.optim.Optimizer,
-               name: str) -> bool:
-        """Backward, average over processes, and step unless the loss is not finite."""
+               name: str, logged: dict[str, torch.Tensor]) -> bool:
+        """Backward, average over processes, and step unless the loss is not finite.
+
+        Logs into ``logged`` ``name`` (the loss) and ``gnorm_<name>``, the L2 norm of the module's gradient
+        (scaled by the fp16 loss scale when ``train.precision=fp16``).
+        """
+        logged[name] = loss.detach()
         optimizer.zero_grad(set_to_none=True)
         if not distributed.everywhere(torch.isfinite(loss)):
             if self.cfg.train.on_nan == "stop":
@@ -217,6 +222,8 @@ class Trainer:
             return False
         self.scaler.scale(loss).backward()  # the scaler is a no-op unless train.precision=fp16
         distributed.average_gradients(module)
+        logged[f"gnorm_{name}"] = torch.nn.utils.get_total_norm(
+            [p.grad for p in module.parameters() if p.grad is not None])
         self.scaler.step(optimizer)
         return True
 
@@ -242,12 +249,14 @@ class Trainer:
                 real_logits, real_classes = critic.net(real)
                 fake_logits, _ = critic.net(fake)
                 loss = critic.loss.discriminator(real_logits, fake_logits)
+                # how often the critic is right: a positive logit means "real" for every loss
+                losses[f"acc_{critic.name}_real"] = (real_logits.detach() > 0).float().mean()
+                losses[f"acc_{critic.name}_fake"] = (fake_logits.detach() < 0).float().mean()
                 if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
                     loss = loss + critic.loss.penalty(critic.net, real, fake)
                 for aux in critic.aux:
                     loss = loss + aux(real_classes, labels)
-            applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}")
-            losses[f"d_{critic.name}"] = loss.detach()
+            applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}", losses)
 
         g_loss = torch.zeros((), device=self.device)
         with levers.autocast(lv, self.device), \
@@ -258,16 +267,16 @@ class Trainer:
                 g_loss = g_loss + critic.weight * critic.loss.generator(logits)
                 for aux in critic.aux:
                     g_loss = g_loss + aux(classes, fake_labels)
-        applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g")
+        applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g", losses)
         self.scaler.update()
         for module in (self.generator, *(c.net for c in self.critics)):
             distributed.broadcast_state(module, buffers_only=True)  # batch norm statistics
         if self.ema is not None:
             self.ema.update_parameters(self.generator)
-        losses["g"] = g_loss.detach()
         self.step += 1
         self.skipped += not applied
-        return {k: v.item() for k, v in losses.items()}
+        values = torch.stack([v.float() for v in losses.values()]).tolist()  # one host sync
+        return dict(zip(losses, values))
 
     # state ----------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, Any]:
@@ -430,7 +439,8 @@ class Trainer:
                         writer.add_scalar(f"loss/{key}", value, self.step)
                 progress.update(task, completed=self.step,
                                 speed=f"{(self.step - done_at_start) / elapsed:.2f}",
-                                losses=" ".join(f"{k} {v:.3f}" for k, v in losses.items()))
+                                losses=" ".join(f"{k} {v:.3f}" for k, v in losses.items()
+                                                if k == "g" or k.startswith("d_")))
                 if self.step % train.sample_every == 0 and self.rank == 0:
                     self.write_samples()
                 if self.step % train.checkpoint_every == 0:
