@@ -59,12 +59,14 @@ def resolve(device="cpu", **train):
 def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(mode="standard") == Levers() == resolve(mode="reference")
     monkeypatch.setattr(levers, "native_bf16", lambda device: False)
-    assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True)
-    assert resolve(mode="fast", reuse_fakes=False, channels_last=True) == Levers(
+    assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True,
+                                          prefetch=2)
+    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0) == Levers(
         channels_last=True, skip_critic_grads=True, fused_optim=True)
     assert resolve(device="cuda", mode="fast") == Levers(
         precision="fp16", channels_last=True, reuse_fakes=True, skip_critic_grads=True,
-        fused_optim=True, cudnn_benchmark=True)
+        fused_optim=True, cudnn_benchmark=True, prefetch=2)
+    assert resolve(mode="reference", prefetch=3).prefetch == 3  # exact, so allowed
     assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
     monkeypatch.setattr(levers, "native_bf16", lambda device: True)
     fast = resolve(mode="fast")
