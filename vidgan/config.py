@@ -71,6 +71,7 @@ class TrainConfig:
     fused_optim: Optional[bool] = None
     cudnn_benchmark: Optional[bool] = None
     cuda_graphs: Optional[bool] = None
+    prefetch: Optional[int] = None  # steps of real batches drawn ahead in a thread; 0: off
 
 
 @dataclass
@@ -283,6 +284,8 @@ def validate(cfg: DictConfig) -> None:
         raise VidganError(f"train.mode must be one of {', '.join(MODES)}, got {cfg.train.mode!r}")
     if cfg.train.precision not in (None, *PRECISIONS):
         raise VidganError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}")
+    if cfg.train.prefetch is not None and cfg.train.prefetch < 0:
+        raise VidganError(f"train.prefetch must be 0 (off) or a number of steps ahead, got {cfg.train.prefetch}")
     if cfg.train.on_nan not in ("stop", "skip"):
         raise VidganError(f"train.on_nan must be stop or skip, got {cfg.train.on_nan!r}")
     if not 0 <= cfg.train.ema_decay < 1:

@@ -54,10 +54,12 @@ def assert_same_run(a, b):
             assert torch.equal(flat_x[key], flat_y[key]), key
 
 
-def test_sigkill_then_resume_is_identical(tmp_path, straight_run):
+@pytest.mark.parametrize("extra", [[], ["train.prefetch=2"]], ids=["plain", "prefetch"])
+def test_sigkill_then_resume_is_identical(tmp_path, straight_run, extra):
+    """Also with real batches prefetched in a thread: the same run as the plain straight one."""
     killed = tmp_path / "killed"
     kill_at = random.randint(3, 25)
-    code, _ = start_and_stop(killed, kill_at, signal.SIGKILL)
+    code, _ = start_and_stop(killed, kill_at, signal.SIGKILL, *extra)
     assert code == -signal.SIGKILL, f"the run ended before step {kill_at}"
     assert checkpoint.list_checkpoints(killed), "no checkpoint before the kill"
     subprocess.run(vidgan("run", f"train.resume={killed}"), check=True, capture_output=True)

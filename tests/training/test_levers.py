@@ -59,12 +59,14 @@ def resolve(device="cpu", **train):
 def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(mode="standard") == Levers() == resolve(mode="reference")
     monkeypatch.setattr(levers, "native_bf16", lambda device: False)
-    assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True)
-    assert resolve(mode="fast", reuse_fakes=False, channels_last=True) == Levers(
+    assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True,
+                                          prefetch=2)
+    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0) == Levers(
         channels_last=True, skip_critic_grads=True, fused_optim=True)
     assert resolve(device="cuda", mode="fast") == Levers(
         precision="fp16", channels_last=True, reuse_fakes=True, skip_critic_grads=True,
-        fused_optim=True, cudnn_benchmark=True)
+        fused_optim=True, cudnn_benchmark=True, prefetch=2)
+    assert resolve(mode="reference", prefetch=3).prefetch == 3  # exact, so allowed
     assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
     monkeypatch.setattr(levers, "native_bf16", lambda device: True)
     fast = resolve(mode="fast")
@@ -95,7 +97,7 @@ def test_bad_config_values_fail_before_training(tiny, override, message):
 
 # the reference mode -------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, extra, forwards", [
-    ("reference", [], 4), ("standard", [], 4), ("standard", ["train.reuse_fakes=true"], 2)])
+    ("reference", [], 4), ("standard", [], 4), ("standard", ["train.reuse_fakes=true"], 2), ("fast", [], 2)])
 def test_generator_forwards_per_iteration(tiny, mode, extra, forwards):
     t = make(tiny, f"train.mode={mode}", *extra)
     calls = []
@@ -136,6 +138,30 @@ def test_skip_critic_grads_changes_nothing(tiny):
     plain, skip = make(tiny), make(tiny, "train.skip_critic_grads=true")
     assert train(plain, 2) == train(skip, 2)
     assert max_difference(state(plain), state(skip)) == 0
+
+
+def critic_gradient_accumulations(trainer):
+    """How often a gradient lands in each critic weight during one step."""
+    count = {}
+
+    def counter(key):
+        count[key] = 0
+        return lambda p: count.update({key: count[key] + 1})
+
+    for c in trainer.critics:
+        for name, p in c.net.named_parameters():
+            p.register_post_accumulate_grad_hook(counter(f"{c.name}.{name}"))
+    trainer.train_step()
+    return count
+
+
+def test_skip_critic_grads_leaves_the_critics_weights_without_a_g_step_gradient(tiny):
+    """A critic's weights get a gradient in its D step only; without the lever the G step adds one."""
+    skip = critic_gradient_accumulations(make(tiny, "train.skip_critic_grads=true"))
+    plain = critic_gradient_accumulations(make(tiny))
+    assert skip.keys() == plain.keys() and len(skip) > 4
+    assert set(skip.values()) == {1}
+    assert set(plain.values()) == {2}
 
 
 def reuse_fakes_step(t):
@@ -186,6 +212,32 @@ def gradients(trainer):
     return {f"{m}.{k}": p.grad for m, net in modules.items() for k, p in net.named_parameters()}
 
 
+def conv_calls(trainer, hook):
+    """``hook(module, inputs, output)`` on every convolution of the generator and the critics."""
+    convs = (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
+    seen = []
+    for net in (trainer.generator, *(c.net for c in trainer.critics)):
+        for m in net.modules():
+            if isinstance(m, convs):
+                m.register_forward_hook(lambda m, i, o: seen.append(hook(m, i, o)))
+    return seen
+
+
+def test_channels_last_runs_every_convolution_on_channels_last_tensors(tiny):
+    def layout(m, inputs, output):
+        fmt = levers.memory_format(inputs[0])
+        return (inputs[0].is_contiguous(memory_format=fmt), m.weight.is_contiguous(memory_format=fmt),
+                output.is_contiguous(memory_format=fmt))
+
+    last, plain = make(tiny, "train.channels_last=true"), make(tiny)
+    seen_last, seen_plain = conv_calls(last, layout), conv_calls(plain, layout)
+    last.train_step()
+    plain.train_step()
+    assert len(seen_last) == len(seen_plain) > 20
+    assert all(all(s) for s in seen_last)  # input, weight and output of every call
+    assert not all(all(s) for s in seen_plain)
+
+
 def test_channels_last_within_1e_4_relative(tiny):
     """Same gradients to 1e-4 (relative norm), same losses to 1e-5; weights after two Adam
     steps to 1e-3 (Adam turns last-bit differences of near-zero gradients into steps of up
@@ -207,19 +259,33 @@ def test_channels_last_within_1e_4_relative(tiny):
 
 
 def test_bf16_autocast_losses_within_2_percent_of_fp32(tiny):
+    """Every convolution of the step computes in bf16 (and in fp32 without the lever)."""
     fp32, bf16 = make(tiny), make(tiny, "train.precision=bf16")
+    dtypes = {"fp32": conv_calls(fp32, lambda m, i, o: o.dtype), "bf16": conv_calls(bf16, lambda m, i, o: o.dtype)}
     a, b = fp32.train_step(), bf16.train_step()
+    assert len(dtypes["bf16"]) > 20
+    assert set(dtypes["bf16"]) == {torch.bfloat16} and set(dtypes["fp32"]) == {torch.float32}
     assert a.keys() == b.keys()
     for key in a:
         assert b[key] == pytest.approx(a[key], rel=0.02), key
 
 
+def test_compile_lever_compiles_the_decoder_and_every_critic(tiny):
+    compiled, plain = make(tiny, "train.compile=true"), make(tiny)
+    for t, is_compiled in ((compiled, True), (plain, False)):
+        for net in (t.generator.decoder, *(c.net for c in t.critics)):
+            assert (net._compiled_call_impl is not None) == is_compiled, type(net).__name__
+
+
 def test_compiled_critic_matches_eager_within_1e_5():
+    from torch._dynamo.utils import counters
+
     torch.manual_seed(0)
     eager = PatchImageDiscriminator(image_size=16, ndf=4)
     compiled = PatchImageDiscriminator(image_size=16, ndf=4)
     compiled.load_state_dict(eager.state_dict())
     levers.apply(Levers(compile=True), nn.Identity(), [compiled])
+    counters.clear()
     x = torch.randn(2, 3, 16, 16)
     outputs, grads = [], []
     for net in (eager, compiled):
@@ -230,6 +296,7 @@ def test_compiled_critic_matches_eager_within_1e_5():
         grads.append(xi.grad)
     torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+    assert counters["stats"]["unique_graphs"] >= 1  # dynamo traced the critic (the eager one runs plain)
 
 
 # the fast mode trains the same model --------------------------------------------------------

@@ -14,7 +14,10 @@ Cases:
 - ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
   forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
 - ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
-  recipe, in ``train.mode=reference`` and with the levers.
+  recipe, in ``train.mode=reference`` and with the levers, each with the time it waited
+  for its real batches; its real batches come as in training (drawn in the step, or from
+  the prefetch thread, which refills its queue before the next case runs), and the
+  headline's ``fast, data precomputed`` case times the fast iteration without them.
 
 Shape:
     layer inputs: latents ``b d`` (generator), frames ``b c h w`` (image D), clips
@@ -24,30 +27,54 @@ Shape:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import logging
 import os
+import re
+import statistics
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from omegaconf import DictConfig
 from torch import nn
-from torch.utils.benchmark import Measurement, Timer
-from torch.utils.benchmark.utils.common import TaskSpec
-from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
+from vidgan.bench import report
+from vidgan.bench.report import HEADLINE
 from vidgan.errors import VidganError
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
 from vidgan.training.levers import Levers
 
+
+@contextlib.contextmanager
+def _no_warnings_from(logger: str) -> Iterator[None]:
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+# torch.utils.benchmark imports torch.utils.cpp_extension, which warns on import about a
+# missing CUDA runtime when torch is built with CUDA and none is present: irrelevant here
+with _no_warnings_from("torch.utils.cpp_extension"):
+    from torch.utils.benchmark import Measurement, Timer
+    from torch.utils.benchmark.utils.common import TaskSpec
+    from torch.utils.benchmark.utils.timer import timer as clock  # synchronises CUDA
+
 RECIPES = ("mocogan-categorical", "mocogan", "mocogan-patch")
-HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
+PROFILED = ("reference", "fast")  # the iterations profiled
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -83,9 +110,12 @@ class Case:
     warmup: int = 1
     note: str = ""
     levers: dict[str, Any] = field(default_factory=dict)
+    data_time: Callable[[], float] | None = None  # seconds the last call waited for its data
+    settle: Callable[[], None] | None = None  # after a timed call: finish background work
     measurement: Measurement | None = None
     flops: float | None = None
     warmup_s: float = 0.0
+    data_times: list[float] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -122,6 +152,8 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
     for case in cases:
         log(f"  warm-up {case.device} {case.name} {case.direction} [{case.config}]")
         warm_up(case, flops)
+        if case.settle:
+            case.settle()
     parts: dict[int, list[Measurement]] = {id(c): [] for c in cases}
     for r in range(rounds):
         for case in cases:
@@ -129,6 +161,10 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
                 continue
             if case.group == "iteration" or case.single:
                 parts[id(case)].append(time_once(case))
+                if case.data_time:
+                    case.data_times.append(case.data_time())
+                if case.settle:
+                    case.settle()
             else:
                 t = Timer("fn()", globals={"fn": case.fn}, label=case.name, sub_label=case.config,
                           description=f"{case.device} {case.direction}", num_threads=torch.get_num_threads())
@@ -325,24 +361,41 @@ def recipe_config(recipe: str, device: torch.device, overrides: list[str]) -> Di
     return C.load_config([f"recipe={recipe}", f"device={device.type}", "run_dir=unused", *overrides])
 
 
-def iteration_cases(device: torch.device, options: Options) -> list[Case]:
+def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.device,
+                   options: Options, stack: contextlib.ExitStack, precomputed: bool = False) -> Case:
+    """One full iteration of ``recipe``: its real batches as the training loop gets them
+    (prefetched in a thread while ``stack`` is open, when the config says so), or
+    ``precomputed`` once before timing (the iteration without its data)."""
     from vidgan.training.trainer import Trainer
 
+    trainer = Trainer(recipe_config(recipe, device, [*options.overrides, *overrides]))
+    lv = trainer.levers
+    algorithm = (recipe, trainer.cfg.train.mode == "reference", lv.reuse_fakes, lv.skip_critic_grads)
+    reals = trainer.real_batches() if precomputed else None
+    prefetcher = None if precomputed else stack.enter_context(trainer.prefetching())
+
+    def step() -> dict[str, float]:
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = lv.cudnn_benchmark
+        return trainer.train_step(reals)
+
+    return Case("iteration", device.type, recipe, label, "iteration", lv.precision, step,
+                flops_key=("iteration", *algorithm), baseline=label == "reference",
+                warmup=2 if lv.compile else 1, levers=lv.__dict__.copy(),
+                note="real batches drawn once, before timing" if precomputed else "",
+                data_time=lambda: trainer.data_seconds, settle=prefetcher.wait_full if prefetcher else None)
+
+
+def iteration_cases(device: torch.device, options: Options, stack: contextlib.ExitStack) -> list[Case]:
+    """Every recipe's iterations; in the full mode also the headline's fast iteration with its
+    real batches precomputed. Prefetch threads run until ``stack`` closes."""
     cases = []
     for recipe in (HEADLINE,) if options.quick else RECIPES:
         for label, overrides in iteration_configs(recipe, device, options):
-            trainer = Trainer(recipe_config(recipe, device, [*options.overrides, *overrides]))
-            lv = trainer.levers
-            algorithm = (recipe, trainer.cfg.train.mode == "reference", lv.reuse_fakes, lv.skip_critic_grads)
-
-            def step(trainer: Trainer = trainer) -> dict[str, float]:
-                if device.type == "cuda":
-                    torch.backends.cudnn.benchmark = trainer.levers.cudnn_benchmark
-                return trainer.train_step()
-
-            cases.append(Case("iteration", device.type, recipe, label, "iteration", lv.precision, step,
-                              flops_key=("iteration", *algorithm), baseline=label == "reference",
-                              warmup=2 if lv.compile else 1, levers=lv.__dict__.copy()))
+            cases.append(iteration_case(recipe, label, overrides, device, options, stack))
+            if label == "fast" and recipe == HEADLINE and not options.quick:
+                cases.append(iteration_case(recipe, "fast, data precomputed", overrides, device, options,
+                                            stack, precomputed=True))
         if recipe == HEADLINE and device.type == "cpu" and not options.quick \
                 and not levers.native_bf16(device):
             cases.append(Case("iteration", device.type, recipe, "standard + bf16", "iteration", "bf16",
@@ -350,6 +403,95 @@ def iteration_cases(device: torch.device, options: Options) -> list[Case]:
                               "layer probes); one iteration would take minutes",
                               levers={"precision": "bf16"}))
     return cases
+
+
+def summarise(cases: list[Case]) -> dict[str, Any]:
+    """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype."""
+    peaks = {c.dtype: c.flops / c.measurement.median / 1e9 for c in cases
+             if c.group == "peak" and c.flops and c.measurement}
+    baselines = {c.key: c.measurement for c in cases if c.baseline and c.measurement}
+    rows = []
+    for c in cases:
+        row: dict[str, Any] = {"group": c.group, "name": c.name, "config": c.config,
+                               "direction": c.direction, "dtype": c.dtype, "levers": c.levers,
+                               "note": c.note, "warmup_s": round(c.warmup_s, 3), "baseline": c.baseline}
+        m = c.measurement
+        if m is not None:
+            row.update(times=list(m.times), median=m.median, iqr=m.iqr, runs=len(m.times))
+        if c.data_times:
+            row.update(data_times=c.data_times, data_median=statistics.median(c.data_times))
+        if c.flops:
+            row["gflop"] = c.flops / 1e9
+            if m is not None:
+                row["gflops_per_s"] = c.flops / m.median / 1e9
+                if c.dtype in peaks:
+                    row["peak_fraction"] = row["gflops_per_s"] / peaks[c.dtype]
+        base = baselines.get(c.key)
+        if m is not None and base is not None:
+            if c.group == "iteration" and len(base.times) == len(m.times):
+                # paired: round r's reference run against round r's run of this config, which
+                # ran next to it; load that drifts between rounds cancels out
+                ratios = sorted(b / t for b, t in zip(base.times, m.times))
+                row["speedup"] = statistics.median(ratios)
+                row["speedup_range"] = [ratios[0], ratios[-1]]
+            else:
+                row["speedup"] = base.median / m.median
+        rows.append(row)
+    return {"peaks_gflops": peaks, "rows": rows}
+
+
+# kineto, the profiler's C++ library, prints these to stderr itself: its start and stop, and on a
+# torch built with CUDA but run without a GPU, the failed device query
+KINETO_CHATTER = re.compile(r"^USDT:.*\] profiler_(start|stop)$|^ERROR:.*\] gpuGetDeviceCount failed")
+
+
+@contextlib.contextmanager
+def kineto_quiet() -> Iterator[None]:
+    """Drop kineto's own start/stop and missing-GPU lines from stderr inside the block.
+
+    Everything else written to file descriptor 2 meanwhile is written out at the end.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not KINETO_CHATTER.match(line.rstrip("\n"))))
+
+
+def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
+    """One profiled iteration of each recipe's reference and fast case; tables to files."""
+    from torch.profiler import ProfilerActivity, profile
+
+    out.mkdir(parents=True, exist_ok=True)
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    attr = "self_device_time_total" if cuda else "self_cpu_time_total"
+    found = []
+    for case in cases:
+        if case.group != "iteration" or case.config not in PROFILED:
+            continue
+        with kineto_quiet():
+            with profile(activities=activities) as prof:
+                case.fn()
+            events = prof.key_averages()
+        if case.settle:
+            case.settle()
+        name = f"profile-{device.type}-{case.name}-{case.config}.txt"
+        (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
+        total = sum(getattr(e, attr) for e in events) or 1.0
+        top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
+        found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
+                      "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
+                               "share": getattr(e, attr) / total} for e in top]})
+    return found
 
 
 # the run -----------------------------------------------------------------------------
@@ -406,8 +548,6 @@ def command(options: Options) -> str:
 
 def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every case on every device; write the report; return it as a dict."""
-    from vidgan.bench import report
-
     if options.threads:
         torch.set_num_threads(options.threads)
     started, load_start, began = datetime.now(timezone.utc), load(), time.perf_counter()
@@ -431,13 +571,14 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
             measure(layers, options.rounds, options.min_time, log)
             cases = cases + layers
         log(f"{name}: full iterations")
-        iterations = iteration_cases(device, options)
-        timed = [c for c in iterations if not c.skipped]
-        measure(timed, 2 if options.quick else options.rounds, options.min_time, log)
-        if not options.quick:
-            profiles += report.profile_iterations(timed, device, options.out)
+        with contextlib.ExitStack() as prefetch_threads:
+            iterations = iteration_cases(device, options, prefetch_threads)
+            timed = [c for c in iterations if not c.skipped]
+            measure(timed, 2 if options.quick else options.rounds, options.min_time, log)
+            if not options.quick:
+                profiles += profile_iterations(timed, device, options.out)
         cases = cases + iterations
-        results["devices"][name] = report.summarise(cases)
+        results["devices"][name] = summarise(cases)
     results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["load_average_end"] = load()
     results["seconds"] = round(time.perf_counter() - began, 1)

@@ -11,7 +11,8 @@
 Each lever is its own ``train`` option; left unset (null) it takes the mode's value, set
 explicitly it wins. The algorithmic levers compute exactly what a plain implementation of
 the same algorithm computes; the numeric ones (precision, layout, compiler, fused
-optimiser) agree with fp32 eager within a tolerance the tests state.
+optimiser) agree with fp32 eager within a tolerance the tests state; prefetching
+(``prefetch``, see :mod:`vidgan.training.prefetch`) draws the very batches the step would.
 
 Example:
     >>> from omegaconf import OmegaConf
@@ -47,6 +48,7 @@ class Levers:
     fused_optim: bool = False  # Adam(fused=True): one kernel per parameter instead of ~10
     cudnn_benchmark: bool = False  # CUDA: cudnn picks the fastest convolution algorithm per shape
     cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
+    prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
@@ -70,20 +72,21 @@ def fast_levers(device: torch.device) -> Levers:
     """The levers ``train.mode=fast`` turns on for ``device``.
 
     Everywhere: reuse the fakes, skip the critics' weight gradients in the G step and use
-    fused Adam (each removes work). On a CPU with native bf16: bf16 autocast and
-    channels_last (the issue's Xeon measurement: 1.95x on the original). On an AVX2-only
-    CPU bf16 is far slower than fp32 and channels_last does not help Conv3d (see
-    benchmarks/README.md), so both stay off; ``torch.compile`` gives no measurable gain
-    on CPU for minutes of compilation and stays off. On CUDA: bf16 (fp16 where bf16 is
-    not supported), channels_last and cudnn.benchmark.
+    fused Adam (each removes work), and draw the real batches two steps ahead in a thread
+    (takes the data off the step's critical path). On a CPU with native bf16: bf16
+    autocast and channels_last. On an AVX2-only CPU bf16 is far slower than fp32 and
+    channels_last does not help Conv3d (see benchmarks/README.md), so both stay off;
+    ``torch.compile`` gives no measurable gain on CPU for minutes of compilation and stays
+    off. On CUDA: bf16 (fp16 where bf16 is not supported), channels_last and
+    cudnn.benchmark.
     """
-    removes_work = Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True)
+    everywhere = Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True, prefetch=2)
     if device.type == "cuda":
-        return replace(removes_work, precision="bf16" if native_bf16(device) else "fp16",
+        return replace(everywhere, precision="bf16" if native_bf16(device) else "fp16",
                        channels_last=True, cudnn_benchmark=True)
     if native_bf16(device):
-        return replace(removes_work, precision="bf16", channels_last=True)
-    return removes_work
+        return replace(everywhere, precision="bf16", channels_last=True)
+    return everywhere
 
 
 def resolve(train: DictConfig, device: torch.device) -> Levers:

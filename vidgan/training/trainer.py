@@ -5,6 +5,9 @@ order (real batch vs a detached fake batch), then one generator step against all
 them with fresh fakes (or the same fakes, with ``train.reuse_fakes``). Each critic sees
 what its discriminator's ``view`` asks for: single frames or clips.
 
+With ``train.prefetch`` the real batches of the next steps are drawn in a thread while a
+step computes (:mod:`vidgan.training.prefetch`); the run is the same as without.
+
 A run is crash-safe: checkpoints are atomic and hold every state needed to continue
 bit for bit (models, optimisers, EMA, all random number generators, step, config);
 SIGINT and SIGTERM write a checkpoint before exiting; a non-finite loss stops the run
@@ -13,6 +16,7 @@ SIGINT and SIGTERM write a checkpoint before exiting; a non-finite loss stops th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -21,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -36,6 +40,7 @@ from vidgan.data import sample_clips, sample_frames
 from vidgan.errors import VidganError
 from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, Registry
 from vidgan.training import checkpoint, distributed, levers
+from vidgan.training.prefetch import Prefetcher
 from vidgan.training.samples import write_gif
 
 log = logging.getLogger("vidgan")
@@ -173,6 +178,8 @@ class Trainer:
         self.skipped = 0
         self.run_dir = Path(cfg.run_dir)
         self._stop_signal: int | None = None
+        self._prefetch: Prefetcher | None = None
+        self.data_seconds = 0.0  # the last step's wait for its real batches
 
     def _check_categories(self) -> None:
         categories = getattr(self.generator, "dim_z_category", 0)
@@ -186,13 +193,61 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.generator
 
     # batches ------------------------------------------------------------------------
-    def real_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
+    def _draw(self, critic: Critic, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         data = self.cfg.data
         if critic.net.view == "frames":
-            x, y = sample_frames(self.dataset, critic.batch, self.data_rng)
-        else:
-            x, y = sample_clips(self.dataset, critic.batch, data.video_length, data.every_nth, self.data_rng)
+            return sample_frames(self.dataset, critic.batch, rng)
+        return sample_clips(self.dataset, critic.batch, data.video_length, data.every_nth, rng)
+
+    def draw_real(self, rng: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """One step's real batch of every critic, in the critics' order, on the CPU.
+
+        Runs in the prefetch thread too: it reads only the data set and ``rng``.
+
+        Shape:
+            frames ``b c h w`` or clips ``b c t h w`` (the critic's ``view``) and labels ``b``.
+        """
+        return [self._draw(critic, rng) for critic in self.critics]
+
+    def _to_device(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
         return levers.to_layout(self.levers, x.to(self.device)), y.to(self.device)
+
+    def real_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """This step's real batches (one per critic) on the device, in the levers' layout.
+
+        They come from the prefetch thread while :meth:`prefetching` is on, else are drawn
+        now; either way from ``data_rng``'s stream, which afterwards stands where the
+        consumed batches leave it.
+        """
+        if self._prefetch is None:
+            drawn = self.draw_real(self.data_rng)
+        else:
+            drawn, state = self._prefetch.get()
+            self.data_rng.set_state(state)
+        return [self._to_device(b) for b in drawn]
+
+    def real_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
+        """A real batch for one critic, drawn now from ``data_rng``."""
+        return self._to_device(self._draw(critic, self.data_rng))
+
+    @contextlib.contextmanager
+    def prefetching(self) -> Iterator[Prefetcher | None]:
+        """Draw real batches ``levers.prefetch`` steps ahead in a thread inside the block.
+
+        The batches and every random stream are the same as without it; the thread is
+        stopped and joined when the block ends, however it ends. Yields the
+        :class:`Prefetcher`, or None when ``levers.prefetch`` is 0 (or one already runs).
+        """
+        if self.levers.prefetch < 1 or self._prefetch is not None:
+            yield None
+            return
+        self._prefetch = Prefetcher(self.draw_real, self.data_rng.get_state(), self.levers.prefetch)
+        try:
+            yield self._prefetch
+        finally:
+            self._prefetch.close()
+            self._prefetch = None
 
     def fake_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
         if critic.net.view == "clips":
@@ -227,8 +282,15 @@ class Trainer:
         self.scaler.step(optimizer)
         return True
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self, reals: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> dict[str, float]:
+        """One iteration; ``reals`` (as :meth:`real_batches` returns them) replaces this step's
+        real batches, e.g. to time the step without its data (``data_seconds`` is then 0)."""
         lv = self.levers
+        self.data_seconds = 0.0
+        if reals is None:
+            start = time.perf_counter()
+            reals = self.real_batches()
+            self.data_seconds = time.perf_counter() - start
         if lv.cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()
         losses: dict[str, torch.Tensor] = {}
@@ -237,8 +299,7 @@ class Trainer:
         if lv.reuse_fakes:  # one generator forward per critic; its graph is kept for the G step
             with levers.autocast(lv, self.device):
                 fakes = {critic.name: self.fake_batch(critic) for critic in self.critics}
-        for critic in self.critics:
-            real, labels = self.real_batch(critic)
+        for critic, (real, labels) in zip(self.critics, reals):
             with levers.autocast(lv, self.device):
                 if lv.reuse_fakes:
                     fake = fakes[critic.name][0].detach()
@@ -399,7 +460,8 @@ class Trainer:
         self.prepare_run_dir(resume)
         handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._loop()
+            with self.prefetching():
+                self._loop()
         finally:
             for s, handler in handlers.items():
                 signal.signal(s, handler)
