@@ -198,9 +198,8 @@ def test_warp_starts_with_still_videos():
 
 def test_warp_translation_moves_the_image_by_whole_pixels():
     g = tiny_warp()
-    with torch.no_grad():  # x shift of 2/8 of the half-width: 2 px at 16 px, one way each frame
-        g.transform.weight.zero_()
-        g.transform.weight[2, 0] = 0.25
+    with torch.no_grad():  # x shift of a quarter of the half-width: 2 px at 16 px
+        g.shift.weight[0, 0] = torch.atanh(torch.tensor(0.25))
     z, _ = g.sample_latents(1, 2, seeded(1))
     z[:, :, -3:] = torch.tensor([[0.0, 0, 0], [1.0, 0, 0]])
     video = g(z)[0]
@@ -210,10 +209,10 @@ def test_warp_translation_moves_the_image_by_whole_pixels():
     assert torch.equal(moved[:, :, -2:], torch.full_like(moved[:, :, -2:], -1))
 
 
-def test_warp_frame_colours_come_from_one_image():
+def test_warp_frames_are_one_image_shifted():
     g = tiny_warp()
     with torch.no_grad():
-        g.transform.weight.normal_(0, 0.3)
+        g.shift.weight.normal_(0, 0.3)
     videos, _ = g.sample_videos(3, 6, seeded(2))
     image = g.decoder(g.sample_latents(3, 6, seeded(2))[0][:, 0, :-3])
     # bilinear resampling mixes the image's values with the background: never beyond them
@@ -229,4 +228,4 @@ def test_warp_single_frames_are_frames_of_videos_and_train_the_transform():
     z, _ = g.sample_latents(2, 5, seeded(4))
     assert torch.allclose(g.decode_frames(z[:, 3]), g(z)[:, :, 3], atol=1e-6)
     g(z).sum().backward()  # at the start the motion reaches the frames through the transform only
-    assert g.transform.weight.grad.abs().sum() > 0
+    assert g.shift.weight.grad.abs().sum() > 0

@@ -92,13 +92,13 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     """MoCoGAN whose motion code moves the picture instead of redrawing it.
 
     The content and category codes are decoded once per video into an image (by the
-    frame decoder, as in ``mocogan``); frame t is that image under a 2D affine transform
-    that a linear layer predicts from the motion code z_M(t), resampled bilinearly with
-    the background value -1 outside the image. The layer starts at zero (every frame the
-    image itself), so motion is learnt from the critics. Colour and shape cannot flicker
-    from frame to frame: only what an affine map does (move, scale, rotate, shear)
-    changes over a video, which suits objects that move as a whole (the shape-motion
-    data) and not scenes whose content changes.
+    frame decoder, as in ``mocogan``); frame t is that image shifted by a translation
+    that a linear layer predicts from the motion code z_M(t) (``tanh``: at most the
+    frame's size either way), resampled bilinearly with the background value -1 where
+    the image leaves the frame. The layer starts at zero (every frame the image itself),
+    so motion is learnt from the critics. Colour and shape cannot change over a video:
+    this suits objects that move as a whole (the shape-motion data), not scenes whose
+    content changes.
 
     Shape:
         as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
@@ -118,18 +118,18 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
                  decoder: str = "dcgan-frames"):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder)
-        self.transform = nn.Linear(dim_z_motion, 6)
-        nn.init.zeros_(self.transform.weight)
-        with torch.no_grad():
-            self.transform.bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))  # the identity
+        self.shift = nn.Linear(dim_z_motion, 2)
+        nn.init.zeros_(self.shift.weight)
+        nn.init.zeros_(self.shift.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``; the content and category
         parts are read from the first frame's latent."""
-        b, t, _ = z.shape
-        image = self.decoder(z[:, 0, :-self.dim_z_motion] if self.dim_z_motion else z[:, 0]).float()
-        theta = rearrange(self.transform(z[:, :, z.shape[2] - self.dim_z_motion:]).float(),
-                          "b t (r k) -> (b t) r k", r=2)
+        b, t, d = z.shape
+        image = self.decoder(z[:, 0, :d - self.dim_z_motion]).float()
+        shift = torch.tanh(self.shift(z[:, :, d - self.dim_z_motion:]).float())  # b t 2, (x, y) in [-1, 1]
+        eye = torch.eye(2, device=z.device).expand(b * t, 2, 2)
+        theta = torch.cat([eye, rearrange(shift, "b t xy -> (b t) xy 1")], dim=2)  # (b t) 2 3
         grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)
         moved = F.grid_sample(repeat(image + 1, "b c h w -> (b t) c h w", t=t), grid, align_corners=False)
         return rearrange(moved - 1, "(b t) c h w -> b c t h w", b=b)  # zero padding is background -1

@@ -1,0 +1,229 @@
+"""The quality benchmark: train recipes for a fixed budget, evaluate them, write one table.
+
+    python -m benchmarks.quality [VARIANT ...] [--out DIR] [--runs DIR] [--num-videos N]
+                                 [--curve] [key=value ...]
+
+Each variant (``VARIANTS``; all of them by default) is a recipe plus overrides. It is
+trained with ``vidgan run`` (wall time measured), its last checkpoint evaluated with
+``vidgan eval`` (ACD beside the real clips', MCS beside its classifier's accuracy on real
+clips, the real-vs-generated two-sample test ``c2st``) and its last sample GIF copied
+with a PNG sheet of its frames. ``--curve`` evaluates every checkpoint too, which gives
+the wall time at which a variant first meets the targets (``TARGETS``). ``key=value``
+arguments override every variant's config (``train.steps=3000``, ``device=cuda``);
+``eval.key=value`` ones go to ``vidgan eval`` (``eval.options.mcs.steps=100``).
+
+Writes ``DIR/report.md`` and ``DIR/report.json`` (default ``benchmarks/quality``) and
+``DIR/samples/VARIANT.gif|png``; the runs go to ``--runs`` (default ``runs/quality``).
+A variant whose run folder has checkpoints is not trained again: delete the folder (or
+pass ``--fresh``) to retrain.
+
+Example:
+    python -m benchmarks.quality quickstart original --curve
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from vidgan.bench.runner import machine
+from vidgan.config import load_config
+from vidgan.errors import VidganError
+from vidgan.generate import load_generator
+from vidgan.metrics.evaluate import evaluate
+from vidgan.registry import METRICS
+from vidgan.training import checkpoint
+from vidgan.training.samples import write_grid
+from vidgan.training.trainer import run
+
+# A generator meets the targets when its ACD is at most ACD_RATIO times the real clips' and
+# its MCS at least MCS_MIN; c2st is reported (0.5: real and generated cannot be told apart).
+ACD_RATIO = 1.5
+MCS_MIN = 0.9
+TARGETS = f"ACD ≤ {ACD_RATIO}× the real clips', MCS ≥ {MCS_MIN}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A recipe and the overrides that make this variant, with what it shows."""
+
+    recipe: str
+    overrides: tuple[str, ...]
+    what: str
+
+
+QUICKSTART = "mocogan-plus-small"
+VARIANTS = {
+    "quickstart": Variant(QUICKSTART, (), "the README's main job"),
+    "original": Variant(QUICKSTART, (
+        "discriminators.image.norm=batch", "discriminators.video.norm=batch",
+        "discriminators.image.loss=bce", "discriminators.video.loss=bce", "train.ema_decay=0"),
+        "the original's discriminators and loss (batch norm, BCE) at the same sizes, no EMA"),
+    "no-spectral-norm": Variant(QUICKSTART, (
+        "discriminators.image.norm=batch", "discriminators.video.norm=batch"),
+        "batch norm instead of spectral norm in both discriminators"),
+    "bce": Variant(QUICKSTART, ("discriminators.image.loss=bce", "discriminators.video.loss=bce"),
+                   "non-saturating BCE instead of hinge"),
+    "no-ema": Variant(QUICKSTART, ("train.ema_decay=0",), "samples from the trained generator, not its EMA"),
+}
+
+
+def metric_names() -> list[str]:
+    return [name for name in ("acd", "mcs", "c2st") if name in METRICS]
+
+
+def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:
+    """Where the MCS classifier is kept: one per data config and evaluation options, shared by
+    the variants (``vidgan eval`` refuses a classifier made for other data)."""
+    key = json.dumps([OmegaConf.to_container(cfg.data), eval_overrides], sort_keys=True, default=str)
+    return runs / f"mcs-classifier-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
+
+
+def evaluate_checkpoint(path: Path, out: Path, classifier: Path, num_videos: int,
+                        extra: list[str]) -> dict[str, Any]:
+    """``vidgan eval`` of one checkpoint into ``out``; returns its eval.json record."""
+    evaluate(path, [f"metrics=[{','.join(metric_names())}]", f"num_videos={num_videos}", f"out={out}",
+                    f"options.mcs.classifier={classifier}", *extra])
+    return json.loads((out / "eval.json").read_text())
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of one evaluation, and whether they meet the targets."""
+    m = record["metrics"]
+    row = {"step": record["step"], "acd": m["acd"]["value"], "acd_real": m["acd"]["reference"],
+           "mcs": m["mcs"]["value"], "mcs_real": m["mcs"]["classifier_accuracy"],
+           "c2st": m["c2st"]["value"] if "c2st" in m else None}
+    row["meets_targets"] = row["acd"] <= ACD_RATIO * row["acd_real"] and row["mcs"] >= MCS_MIN
+    return row
+
+
+def train_seconds(run_dir: Path) -> dict[int, float]:
+    """Each logged step's wall time since the run started (metrics.jsonl, resumes added up)."""
+    times, offset, last = {}, 0.0, 0.0
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["time"] < last:  # a resumed run's clock restarts
+            offset += last
+        last = row["time"]
+        times[row["step"]] = offset + row["time"]
+    return times
+
+
+def frames_png(checkpoint_file: Path, png: Path, num_videos: int = 8) -> Path:
+    """A PNG of ``num_videos`` videos (rows; categories in turn) and their frames (columns)."""
+    generator, cfg = load_generator(checkpoint_file)
+    categories = max(getattr(generator, "dim_z_category", 0), 1)
+    with torch.no_grad():
+        videos, _ = generator.sample_videos(num_videos, generator=torch.Generator().manual_seed(cfg.seed),
+                                            labels=torch.arange(num_videos) % categories)
+    return write_grid(videos, png)
+
+
+def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict[str, Any]:
+    run_dir = args.runs / name
+    if args.fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    cfg = load_config([f"recipe={variant.recipe}", *variant.overrides, *args.overrides, f"run_dir={run_dir}"])
+    if not checkpoint.list_checkpoints(run_dir):
+        print(f"[{name}] training {variant.recipe} {' '.join(variant.overrides + tuple(args.overrides))}",
+              flush=True)
+        run(cfg)
+    seconds = train_seconds(run_dir)
+    classifier = classifier_file(args.runs, cfg, args.eval_overrides)
+    checkpoints = checkpoint.list_checkpoints(run_dir)
+    curve = []
+    for path in checkpoints if args.curve else checkpoints[-1:]:
+        row = summary(evaluate_checkpoint(path, run_dir / "eval" / path.stem, classifier, args.num_videos,
+                                          args.eval_overrides))
+        row["train_seconds"] = round(seconds[row["step"]], 1)
+        curve.append(row)
+        print(f"[{name}] step {row['step']}: ACD {row['acd']:.2f} (real {row['acd_real']:.2f}), "
+              f"MCS {row['mcs']:.3f}, c2st {row['c2st']}", flush=True)
+    samples = sorted((run_dir / "samples").glob("step-*.gif"))
+    (args.out / "samples").mkdir(parents=True, exist_ok=True)
+    gif = Path(shutil.copy(samples[-1], args.out / "samples" / f"{name}.gif"))
+    frames_png(checkpoints[-1], gif.with_suffix(".png"))
+    reached = next((row for row in curve if row["meets_targets"]), None)
+    return {"variant": name, "recipe": variant.recipe, "overrides": list(variant.overrides),
+            "what": variant.what, **curve[-1], "curve": curve,
+            "targets_met_at": {"step": reached["step"], "train_seconds": reached["train_seconds"]}
+            if reached else None, "samples": f"samples/{gif.name}"}
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    bf16 = "native bf16 (AVX512-BF16/AMX)" if m["native_bf16_cpu"] else "no native bf16"
+    lines = [
+        "# Quality benchmark", "",
+        f"`{report['command']}`", "",
+        f"Machine: {m['cpu']} ({m['cores']} cores, {bf16}), torch {m['torch']}, {m['threads']} threads"
+        + (f", {m['cuda']}" if m.get("cuda") else "") + f"; {report['date']}.", "",
+        f"Targets: {TARGETS}. Each row: {report['num_videos']} generated videos and as many real clips "
+        "(`vidgan eval`); ACD on the 0..255 colour scale (lower is better), MCS and c2st accuracies "
+        "(c2st 0.5: real and generated cannot be told apart).", "",
+        "| variant | what | steps | train time | ACD (real) | MCS (real) | c2st | targets met at |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        met = r["targets_met_at"]
+        met = f"step {met['step']}, {met['train_seconds'] / 60:.1f} min" if met else (
+            "no" if len(r["curve"]) > 1 or not r["meets_targets"] else "yes")
+        lines.append(f"| `{r['variant']}` | {r['what']} | {r['step']} | {r['train_seconds'] / 60:.1f} min | "
+                     f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
+                     f"{_fmt(r['c2st'])} | {met} |")
+    for r in report["results"]:
+        if len(r["curve"]) > 1:
+            lines += ["", f"`{r['variant']}` over training:", "",
+                      "| step | train time | ACD | MCS | c2st |", "|---|---|---|---|---|"]
+            lines += [f"| {c['step']} | {c['train_seconds'] / 60:.1f} min | {c['acd']:.2f} | {c['mcs']:.3f} | "
+                      f"{_fmt(c['c2st'])} |" for c in r["curve"]]
+    lines += ["", "Samples (last sample GIF of each run; `samples/VARIANT.png`: one video per row, categories in turn, one frame per column):", ""]
+    lines += [f"- `{r['variant']}`: ![{r['variant']}]({r['samples']})" for r in report["results"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.splitlines()[0])
+    parser.add_argument("items", nargs="*", help=f"variants ({', '.join(VARIANTS)}) and key=value overrides")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/quality"))
+    parser.add_argument("--runs", type=Path, default=Path("runs/quality"))
+    parser.add_argument("--num-videos", type=int, default=256)
+    parser.add_argument("--curve", action="store_true", help="evaluate every checkpoint, not only the last")
+    parser.add_argument("--fresh", action="store_true", help="retrain variants whose run folder exists")
+    args = parser.parse_args(argv)
+    args.overrides = [item for item in args.items if "=" in item and not item.startswith("eval.")]
+    args.eval_overrides = [item[len("eval."):] for item in args.items if item.startswith("eval.")]
+    names = [item for item in args.items if "=" not in item] or list(VARIANTS)
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        raise VidganError(f"unknown variant {unknown[0]!r}; the variants are {', '.join(VARIANTS)}")
+    command = " ".join(["python -m benchmarks.quality", *(sys.argv[1:] if argv is None else argv)])
+    report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+              "num_videos": args.num_videos, "targets": TARGETS,
+              "results": [bench_variant(name, VARIANTS[name], args) for name in names]}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "report.md").write_text(markdown(report))
+    print(f"wrote {args.out / 'report.md'}")
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except VidganError as err:
+        raise SystemExit(f"error: {err}") from None

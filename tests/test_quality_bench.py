@@ -1,0 +1,49 @@
+"""The quality benchmark's pipeline on a tiny budget: train, evaluate, write the table and samples."""
+
+import json
+
+import pytest
+from tiny import TINY
+
+from benchmarks import quality
+from vidgan.errors import VidganError
+
+TINY_BENCH = [*TINY, "train.steps=2", "train.checkpoint_every=1", "train.sample_every=1",
+              "eval.options.mcs.steps=2", "eval.options.mcs.heldout_clips=4"]
+
+
+def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
+    out, runs = tmp_path / "report", tmp_path / "runs"
+    report = quality.main(["quickstart", "original", *TINY_BENCH, "--num-videos", "8", "--curve",
+                           "--out", str(out), "--runs", str(runs)])
+    rows = {r["variant"]: r for r in report["results"]}
+    assert list(rows) == ["quickstart", "original"]
+    for name, row in rows.items():
+        assert [c["step"] for c in row["curve"]] == [1, 2]  # every checkpoint evaluated
+        assert 0 < row["curve"][0]["train_seconds"] <= row["curve"][1]["train_seconds"]
+        assert row["acd"] >= 0 and row["acd_real"] >= 0 and 0 <= row["mcs"] <= 1
+        assert (out / "samples" / f"{name}.gif").is_file() and (out / "samples" / f"{name}.png").is_file()
+        assert (runs / name / "eval" / "step-0000002" / "eval.json").is_file()
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["results"][0]["acd"] == rows["quickstart"]["acd"]
+    assert saved["machine"]["cpu"] and "native_bf16_cpu" in saved["machine"]
+    table = (out / "report.md").read_text()
+    assert "| `quickstart` |" in table and "| `original` |" in table
+    assert f"{rows['original']['acd']:.2f} ({rows['original']['acd_real']:.2f})" in table
+    # the two variants were evaluated with one MCS classifier
+    assert len(list(runs.glob("mcs-classifier-*.pt"))) == 1
+
+
+def test_trained_variants_are_not_trained_again(tmp_path):
+    args = ["original", *TINY_BENCH, "train.steps=1", "--num-videos", "4", "--out", str(tmp_path / "r"),
+            "--runs", str(tmp_path / "runs")]
+    first = quality.main(args)
+    stamp = (tmp_path / "runs" / "original" / "metrics.jsonl").read_text()
+    second = quality.main(args)
+    assert (tmp_path / "runs" / "original" / "metrics.jsonl").read_text() == stamp
+    assert second["results"][0]["acd"] == first["results"][0]["acd"]
+
+
+def test_an_unknown_variant_is_a_one_line_error(tmp_path):
+    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, original"):
+        quality.main(["quikstart", "--out", str(tmp_path)])
