@@ -12,13 +12,19 @@ from vidgan.metrics.fidelity import FID, INCEPTION, IS, KID
 from vidgan.metrics.fvd import frechet_distance, gaussian
 
 
-class Still(torch.nn.Module):
-    """A 'generator' whose every video is one flat colour: every frame gets the same prediction."""
+class Flat(torch.nn.Module):
+    """A 'generator' of flat frames: each of a random colour, or all of one (``still``)."""
 
     dim_z_category = 0
 
+    def __init__(self, still=False):
+        super().__init__()
+        self.still = still
+
     def sample_videos(self, n, video_length=None, generator=None, labels=None):
-        return torch.full((n, 3, video_length, 16, 16), 0.4), torch.zeros(n, dtype=torch.int64)
+        colours = torch.full((n, 3, video_length, 1, 1), 0.4) if self.still else \
+            torch.rand(n, 3, video_length, 1, 1, generator=generator) * 2 - 1
+        return colours.expand(-1, -1, -1, 16, 16), torch.zeros(n, dtype=torch.int64)
 
 
 def context(tmp_path, generator, data, requested=()):
@@ -90,15 +96,16 @@ def test_is_alone_reads_no_real_data(tmp_path, data):
     def no_data():
         raise AssertionError("real data read")
 
-    ctx = EvalContext(RealVideos(data), no_data, num_videos=10, video_length=6, every_nth=1, seed=3,
+    ctx = EvalContext(Flat(), no_data, num_videos=10, video_length=6, every_nth=1, seed=3,
                       batch_size=8, device=torch.device("cpu"), out_dir=tmp_path, requested=["is"])
     result = IS(TINY_EXTRACTOR)(ctx)
     mean, std = inception_score(features(ctx.generated()[0], "logits_unbiased").numpy(), 10, seed=3)
     assert result["value"] == pytest.approx(mean, rel=1e-6) and result["std"] == pytest.approx(std, rel=1e-4)
+    assert result["value"] > 1.05  # random colours: the frames' predictions differ
 
 
 def test_is_of_frames_with_one_prediction_is_one(tmp_path, data):
-    ctx = context(tmp_path, Still(), data, ["is"])
+    ctx = context(tmp_path, Flat(still=True), data, ["is"])
     result = IS(TINY_EXTRACTOR)(ctx)
     assert result["value"] == pytest.approx(1, abs=1e-9) and result["std"] == pytest.approx(0, abs=1e-9)
 

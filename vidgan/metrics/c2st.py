@@ -11,8 +11,9 @@ test halves, which hold as many real as generated videos.
 
 0.5 means the classifier cannot tell the two apart (a perfect generator, or one the
 classifier is too weak to see through); 1.0 means they are perfectly separable (lower is
-better). Identical sets score exactly 0.5: one permutation puts a clip in the same half
-under both labels, and the classifier gets exactly one of the two right.
+better). Identical sets score 0.5: one permutation puts a clip in the same half under
+both labels, and the classifier, giving the same clip the same answer, gets one of the two
+right.
 ``train_accuracy``, the accuracy on the training halves, shows whether the classifier
 learnt anything: well above ``value``, it learnt the training videos by heart, not the
 difference; near 0.5, more ``steps`` may help. The same seed gives the same number.
