@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from metric_helpers import acd_by_definition
 
 from vidgan.errors import VidganError
 from vidgan.metrics.acd import ACD, video_acd
@@ -35,7 +36,7 @@ def test_video_acd_is_the_mean_over_all_frame_pairs():
     a, b = frame_with_square((200, 0, 0)), frame_with_square((200, 30, 40))
     video = torch.stack([a, b, a, b], dim=1)[None]  # 1 3 4 h w
     # pairs (0,1) (0,3) (1,2) (2,3) differ by |(0, 30, 40)| = 50, pairs (0,2) (1,3) by 0
-    assert video_acd(to_uint8(video), FEATURES.build("shape-colour")).tolist() == pytest.approx([4 * 50 / 6], abs=0.5)
+    assert video_acd(to_uint8(video), FEATURES.build("shape-colour")).tolist() == pytest.approx([4 * 50 / 6], abs=1e-4)
     still = torch.stack([a] * 5, dim=1)[None]
     assert video_acd(to_uint8(still), FEATURES.build("shape-colour")).tolist() == [0.0]
     with pytest.raises(VidganError, match="at least 2"):
@@ -62,8 +63,10 @@ def test_acd_metric_scores_generated_videos_and_the_real_reference(tmp_path):
     ctx = EvalContext(FixedVideos(flicker), lambda: data, num_videos=4, video_length=8, every_nth=1,
                       seed=0, batch_size=4, device=torch.device("cpu"), out_dir=tmp_path)
     result = METRICS.build("acd")(ctx)
-    assert result["value"] == pytest.approx(50 * 16 / 28, abs=0.5)  # 16 of the 28 pairs differ by 50
-    assert 0 <= result["reference"] < 3  # a shape keeps its colour; edge pixels move a little
+    assert result["value"] == pytest.approx(50 * 16 / 28, abs=1e-4)  # 16 of the 28 pairs differ by 50
+    # a shape keeps its colour, but its antialiased edge pixels change from frame to frame
+    assert result["reference"] == pytest.approx(acd_by_definition(ctx.real()[0]), rel=1e-5)
+    assert result["reference"] > 0.1
     assert result["protocol"]["feature"] == "shape-colour" and result["protocol"]["real_clips"] == 4
     no_reference = ACD(reference=False)(ctx)
     assert "reference" not in no_reference and "real_clips" not in no_reference["protocol"]
@@ -74,7 +77,9 @@ def test_a_feature_registered_by_name_is_used(monkeypatch):
     features.register("test-mean-red", lambda: lambda frames: frames[:, :1].mean((2, 3)) * 100)
     monkeypatch.setattr("vidgan.metrics.acd.FEATURES", features)
     frames = torch.stack([frame_with_square((255, 0, 0))] * 2 + [frame_with_square((0, 0, 0))] * 2, dim=1)[None]
-    assert float(video_acd(to_uint8(frames), ACD(feature="test-mean-red").feature)) > 0
+    # mean red of a red square on black: (16 · 1 + 48 · -1) / 64 · 100 = -50; of a black frame -100;
+    # 4 of the 6 frame pairs differ by 50
+    assert float(video_acd(to_uint8(frames), ACD(feature="test-mean-red").feature)) == pytest.approx(200 / 6, abs=1e-4)
 
 
 def test_an_unknown_feature_suggests_the_closest():

@@ -4,21 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.linalg
 import torch
+from metric_helpers import RealVideos, scipy_frechet, stand_in_features
 
 from vidgan.data import SyntheticShapes
 from vidgan.errors import VidganError
 from vidgan.metrics.base import EvalContext, sha256
 from vidgan.metrics.fvd import FVD, frechet_distance, gaussian
-
-
-def scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """The textbook formula with scipy's general matrix square root."""
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = scipy.linalg.sqrtm(s1 @ s2).real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * root))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -49,20 +41,6 @@ def test_frechet_distance_of_a_distribution_to_itself_is_zero_also_when_singular
     assert frechet_distance(*gaussian(features), *gaussian(shifted)) == pytest.approx(4 * 8, rel=1e-6)
 
 
-class RealVideos(torch.nn.Module):
-    """A 'generator' that returns real videos of the data set: a perfect generator."""
-
-    dim_z_category = 0
-
-    def __init__(self, data):
-        super().__init__()
-        self.data = data
-
-    def sample_videos(self, n, video_length=None, generator=None, labels=None):
-        index = torch.randint(len(self.data), (n,), generator=generator)
-        return torch.stack([self.data.frames(int(i), range(video_length)) for i in index]), torch.zeros(n)
-
-
 def context(generator, data, tmp_path: Path, num_videos: int = 24) -> EvalContext:
     return EvalContext(generator, lambda: data, num_videos=num_videos, video_length=8, every_nth=1,
                        seed=0, batch_size=8, device=torch.device("cpu"), out_dir=tmp_path)
@@ -71,12 +49,22 @@ def context(generator, data, tmp_path: Path, num_videos: int = 24) -> EvalContex
 def test_fvd_pipeline_with_a_stand_in_network(tmp_path, i3d_file):
     data = SyntheticShapes(image_size=16, num_videos=64, num_frames=8, min_frames=8)
     metric = FVD(str(i3d_file))
-    real_like = metric(context(RealVideos(data), data, tmp_path))
+    ctx = context(RealVideos(data), data, tmp_path)
+    real_like = metric(ctx)
+    fake, real = stand_in_features(ctx.generated()[0]), stand_in_features(ctx.real()[0])
+    assert real_like["value"] == pytest.approx(scipy_frechet(fake, real), rel=1e-4)
     gray = RealVideos(data)
     gray.sample_videos = lambda n, video_length, generator, labels: (
         torch.zeros(n, 3, video_length, 16, 16), torch.zeros(n))
-    bad = metric(context(gray, data, tmp_path))
-    assert 0 <= real_like["value"] < 0.01 * bad["value"]
+    gray_ctx = context(gray, data, tmp_path)
+    bad = metric(gray_ctx)
+    # every grey clip has the same features (no spread, no change): a Gaussian of zero covariance at
+    # that point, so the distance is the squared distance of the means plus the real covariance's trace
+    point = stand_in_features(gray_ctx.generated()[0])
+    assert (point == point[0]).all() and (point[0, 3:] == 0).all()
+    expected = ((real.mean(0) - point[0]) ** 2).sum() + np.trace(np.cov(real, rowvar=False))
+    assert bad["value"] == pytest.approx(expected, rel=1e-5)
+    assert real_like["value"] < 0.05 * bad["value"]
     protocol = bad["protocol"]
     assert protocol["weights_sha256"] == sha256(i3d_file) and protocol["weights"] == str(i3d_file)
     assert protocol["num_videos"] == 24 and protocol["frames_per_video"] == 8 and protocol["features"] == 9

@@ -37,18 +37,29 @@ class Dots(VideoDataset):
 
 
 class Puppet(torch.nn.Module):
-    """A categorical 'generator' that shows real videos of a class: ``obey`` or always class 0."""
+    """A categorical 'generator' that shows real videos of a class: the asked-for one (``obey``),
+    always class 0 (``deaf``) or the other one (``contrary``); ``shown`` keeps their indices."""
 
     dim_z_category = 4
 
-    def __init__(self, data, obey=True):
+    def __init__(self, data, mode="obey"):
         super().__init__()
-        self.data, self.obey = data, obey
+        self.data, self.mode, self.shown = data, mode, []
 
     def sample_videos(self, n, video_length=None, generator=None, labels=None):
-        pick = torch.randint(len(self.data) // 2, (n,), generator=generator) * 2
-        shown = pick + labels if self.obey else pick
+        pick = torch.randint(len(self.data) // 2, (n,), generator=generator) * 2  # class 0 videos
+        shown = {"obey": pick + labels, "deaf": pick, "contrary": pick + 1 - labels}[self.mode]
+        self.shown += shown.tolist()
         return torch.stack([self.data.frames(int(i), range(video_length)) for i in shown]), labels
+
+
+def guesses(path, data):
+    """The saved classifier's class for each whole video of ``data``, computed here."""
+    saved = torch.load(path)
+    net = ClipClassifier(saved["num_classes"], FAST["size"])
+    net.load_state_dict(saved["state_dict"])
+    with torch.no_grad():
+        return net(torch.stack([data.frames(i, range(data.length)) for i in range(len(data))])).argmax(1)
 
 
 def context(tmp_path, generator, data, seed=0):
@@ -63,15 +74,28 @@ def test_classifier_shapes():
     assert ClipClassifier(3, size=16)(torch.zeros(2, 3, 7, 40, 40)).shape == (2, 3)
 
 
-def test_mcs_of_an_obedient_generator_is_high_and_of_a_deaf_one_is_half(tmp_path):
+def test_mcs_is_how_often_the_classifier_sees_the_asked_for_class(tmp_path):
     data = Dots()
     obedient = MCS(**FAST)(context(tmp_path, Puppet(data), data))
-    assert obedient["classifier_accuracy"] >= 0.9
-    assert obedient["value"] >= 0.9
+    guess = guesses(tmp_path / "mcs-classifier.pt", data)
+    labels = torch.tensor([data.label(i) for i in range(len(data))])
+    # the held-out videos are the first 10 of the seeded permutation; their clips are the whole videos
+    heldout = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:10]
+    assert bool((guess[heldout] == labels[heldout]).all()) and obedient["classifier_accuracy"] == 1.0
     assert set(obedient["per_category"]) == {"0", "1"}  # the data's 2 classes, not the code's 4
-    deaf = MCS(**FAST)(context(tmp_path, Puppet(data, obey=False), data))
-    assert deaf["per_category"]["0"] >= 0.9 and deaf["per_category"]["1"] <= 0.1
-    assert deaf["value"] == pytest.approx(0.5, abs=0.1)
+    asked = torch.arange(16) % 2
+    results = {}
+    for mode in ("obey", "deaf", "contrary"):
+        puppet = Puppet(data, mode)
+        results[mode] = MCS(**FAST)(context(tmp_path, puppet, data))
+        right = guess[puppet.shown] == asked  # what the classifier says of the shown videos vs the ask
+        assert results[mode]["value"] == pytest.approx(right.float().mean().item(), abs=1e-9), mode
+        for k in ("0", "1"):
+            expected = right[asked == int(k)].float().mean().item()
+            assert results[mode]["per_category"][k] == pytest.approx(expected, abs=1e-9), (mode, k)
+    assert results["obey"]["value"] == pytest.approx(obedient["classifier_accuracy"], abs=0.1)
+    assert results["deaf"]["value"] == pytest.approx(0.5, abs=0.1)
+    assert results["contrary"]["value"] <= 0.1
     protocol = obedient["protocol"]
     assert protocol["train_videos"] == 30 and protocol["heldout_videos"] == 10 and protocol["steps"] == 60
     assert protocol["classifier"] == str(tmp_path / "mcs-classifier.pt")

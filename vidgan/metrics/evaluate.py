@@ -161,6 +161,8 @@ def markdown(record: dict[str, Any]) -> str:
             notes.append(f"classifier held-out accuracy {_number(result['classifier_accuracy'])}")
             notes.append("per category " + ", ".join(f"{k}: {_number(v)}"
                                                      for k, v in result["per_category"].items()))
+        if "train_accuracy" in result:
+            notes.append(f"classifier train accuracy {_number(result['train_accuracy'])}")
         if result["protocol"].get("weights"):
             notes.append(f"weights {Path(result['protocol']['weights']).name} "
                          f"(sha256 {result['protocol']['weights_sha256'][:12]})")
