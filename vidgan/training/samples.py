@@ -23,10 +23,11 @@ def _image(grid: torch.Tensor) -> Image.Image:
     return Image.fromarray(rearrange(grid, "c h w -> h w c").numpy())
 
 
-def write_gif(videos: torch.Tensor, path: Path, frame_ms: int = 100) -> Path:
-    """One animated GIF showing all videos ``b c t h w`` side by side in a square-ish grid."""
+def write_gif(videos: torch.Tensor, path: Path, frame_ms: int = 100, columns: int | None = None) -> Path:
+    """One animated GIF showing all videos ``b c t h w`` side by side, row by row in ``columns``
+    columns (default: a square-ish grid)."""
     frames = to_uint8(videos)
-    nrow = math.ceil(math.sqrt(frames.shape[0]))
+    nrow = columns or math.ceil(math.sqrt(frames.shape[0]))
     images = [_image(make_grid(frames[:, :, t], nrow=nrow, padding=2))
               for t in range(frames.shape[2])]
     path.parent.mkdir(parents=True, exist_ok=True)
