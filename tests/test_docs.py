@@ -14,7 +14,6 @@ import importlib.util
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,11 +22,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from browser import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +57,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 def browse(url: str, tmp_path: Path) -> str:
     """The DOM of a page after headless Chromium loaded it and ran its scripts."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the pages were not loaded")
-    result = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    return chromium(url, tmp_path).stdout
 
 
 def text(dom: str) -> str:

@@ -1,4 +1,4 @@
-"""The ``vidgan`` command: run, show, list, generate, eval, convert, bench."""
+"""The ``vidgan`` command: run, show, list, generate, report, eval, convert, bench."""
 
 from __future__ import annotations
 
@@ -25,11 +25,29 @@ def cmd_run(args: argparse.Namespace) -> None:
     trainer = run(load_config(args.overrides))
     if trainer.rank != 0:
         return
+    write_run_report(trainer)
     if trainer.stopped_by is not None:
         console.print(f"stopped by signal {trainer.stopped_by} at step {trainer.step}; checkpoint written; "
                       f"continue with: vidgan run train.resume={trainer.run_dir}")
         sys.exit(128 + trainer.stopped_by)
     console.print(f"run folder: {trainer.run_dir}")
+
+
+def write_run_report(trainer) -> None:
+    """Record the machine and write RUN/report.html; a failure is a warning, never a failed run."""
+    from vidgan.report import record_machine, write_report
+
+    try:
+        record_machine(trainer.run_dir, trainer.step, trainer.device)
+        console.print(f"report: {write_report(trainer.run_dir)}")
+    except Exception as err:  # the run itself succeeded: keep its exit status
+        logging.getLogger("vidgan").warning("could not write the run's report: %s: %s", type(err).__name__, err)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from vidgan.report import write_report
+
+    console.print(f"wrote {write_report(args.run, args.out)}")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -151,6 +169,12 @@ def parser() -> argparse.ArgumentParser:
                      help="use the live generator's weights, not the EMA (runs with train.ema_decay)")
     gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
     gen.set_defaults(func=cmd_generate)
+
+    rep = sub.add_parser("report", help="write a run's report page (losses, samples, grid, eval, config): "
+                                        "vidgan report RUN")
+    rep.add_argument("run", type=Path, help="a run folder")
+    rep.add_argument("--out", type=Path, default=None, help="the HTML file to write (default: RUN/report.html)")
+    rep.set_defaults(func=cmd_report)
 
     conv = sub.add_parser("convert", help="import weights of the original MoCoGAN code: "
                                           "vidgan convert recipe=mocogan-categorical --generator G.pth --out X.pt")
