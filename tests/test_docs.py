@@ -77,7 +77,8 @@ def title(dom: str) -> str:
 def test_front_page_renders(url, tmp_path):
     dom = browse(url, tmp_path)
     assert title(dom) == "vidgan"
-    assert {"Quick start", "Concepts", "Components", "Writing a plugin", "CLI reference", "Registry"} <= nav(dom)
+    assert {"Quick start", "Concepts", "Components", "Controlling content and motion", "Writing a plugin",
+            "CLI reference", "Registry"} <= nav(dom)
     code = [text(c) for c in re.findall(r"<code[^>]*>.*?</code>", dom, re.S)]
     assert any("vidgan run recipe=mocogan train.steps=500" in c for c in code)
     assert 'title="Copy to clipboard"' in dom  # the button the theme's script adds to code blocks
@@ -130,5 +131,8 @@ def test_sample_script_writes_the_assets(tmp_path):
     for name in ["samples/data.gif", "samples/mocogan.gif"]:
         with Image.open(tmp_path / name) as gif:  # 8 videos of 32×32 in a 3×3 grid, 16 frames
             assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
+    for name, (columns, rows) in [("content-motion", (4, 4)), ("interpolate-content", (8, 2))]:
+        with Image.open(tmp_path / "samples" / f"{name}.gif") as gif:
+            assert gif.n_frames == 16 and gif.size == (columns * 34 + 2, rows * 34 + 2)
     with Image.open(tmp_path / "loss.png") as plot:
         assert plot.size == (640, 320)
