@@ -229,7 +229,8 @@ def generate(path: str | Path, num_videos: int | None = None, out: Path | None =
     - ``interpolation=[PART, K, R]``: ``interpolate-PART.gif`` and ``.png``, K steps from
       ``seed``'s code to ``to_seed``'s (default ``seed + 1``) in R rows.
 
-    Bad arguments are one-line errors raised before the checkpoint is read.
+    Bad arguments are one-line errors raised before the checkpoint is read; a grid the
+    generator cannot make, or a category it lacks, before anything is drawn.
     """
     plain = grid is None and interpolation is None
     if num_videos is not None and not plain:
