@@ -14,7 +14,6 @@ import importlib.util
 import html
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,11 +22,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from browser import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +57,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 def browse(url: str, tmp_path: Path) -> str:
     """The DOM of a page after headless Chromium loaded it and ran its scripts."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); the pages were not loaded")
-    result = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+    return chromium(url, tmp_path).stdout
 
 
 def text(dom: str) -> str:
@@ -85,7 +77,8 @@ def title(dom: str) -> str:
 def test_front_page_renders(url, tmp_path):
     dom = browse(url, tmp_path)
     assert title(dom) == "vidgan"
-    assert {"Quick start", "Concepts", "Components", "Writing a plugin", "CLI reference", "Registry"} <= nav(dom)
+    assert {"Quick start", "Concepts", "Components", "Controlling content and motion", "Writing a plugin",
+            "CLI reference", "Registry"} <= nav(dom)
     code = [text(c) for c in re.findall(r"<code[^>]*>.*?</code>", dom, re.S)]
     assert any("vidgan run recipe=mocogan train.steps=500" in c for c in code)
     assert 'title="Copy to clipboard"' in dom  # the button the theme's script adds to code blocks
@@ -138,5 +131,8 @@ def test_sample_script_writes_the_assets(tmp_path):
     for name in ["samples/data.gif", "samples/mocogan.gif"]:
         with Image.open(tmp_path / name) as gif:  # 8 videos of 32×32 in a 3×3 grid, 16 frames
             assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
+    for name, (columns, rows) in [("content-motion", (4, 4)), ("interpolate-content", (8, 2))]:
+        with Image.open(tmp_path / "samples" / f"{name}.gif") as gif:
+            assert gif.n_frames == 16 and gif.size == (columns * 34 + 2, rows * 34 + 2)
     with Image.open(tmp_path / "loss.png") as plot:
         assert plot.size == (640, 320)

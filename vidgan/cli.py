@@ -1,4 +1,4 @@
-"""The ``vidgan`` command: run, show, list, generate, eval, convert, bench."""
+"""The ``vidgan`` command: run, show, list, generate, report, eval, convert, bench."""
 
 from __future__ import annotations
 
@@ -25,11 +25,29 @@ def cmd_run(args: argparse.Namespace) -> None:
     trainer = run(load_config(args.overrides))
     if trainer.rank != 0:
         return
+    write_run_report(trainer)
     if trainer.stopped_by is not None:
         console.print(f"stopped by signal {trainer.stopped_by} at step {trainer.step}; checkpoint written; "
                       f"continue with: vidgan run train.resume={trainer.run_dir}")
         sys.exit(128 + trainer.stopped_by)
     console.print(f"run folder: {trainer.run_dir}")
+
+
+def write_run_report(trainer) -> None:
+    """Record the machine and write RUN/report.html; a failure is a warning, never a failed run."""
+    from vidgan.report import record_machine, write_report
+
+    try:
+        record_machine(trainer.run_dir, trainer.step, trainer.device)
+        console.print(f"report: {write_report(trainer.run_dir)}")
+    except Exception as err:  # the run itself succeeded: keep its exit status
+        logging.getLogger("vidgan").warning("could not write the run's report: %s: %s", type(err).__name__, err)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from vidgan.report import write_report
+
+    console.print(f"wrote {write_report(args.run, args.out)}")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -87,9 +105,12 @@ def cmd_convert(args: argparse.Namespace) -> None:
 def cmd_generate(args: argparse.Namespace) -> None:
     from vidgan.generate import generate
 
-    out = generate(args.checkpoint, args.num_videos, out=args.out, category=args.category,
-                   length=args.length, seed=args.seed, ema=args.ema)
-    console.print(f"wrote {args.num_videos} GIFs and grid.png to {out}")
+    files = generate(args.checkpoint, args.num_videos, out=args.out, category=args.category, length=args.length,
+                     seed=args.seed, ema=args.ema, grid=args.grid, interpolation=args.interpolate,
+                     to_seed=args.to_seed)
+    names = [f.name for f in files]
+    shown = ", ".join(names) if len(names) <= 3 else f"{len(names) - 1} GIFs and {names[-1]}"
+    console.print(f"wrote {shown} to {files[0].parent}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -122,16 +143,38 @@ def parser() -> argparse.ArgumentParser:
     lst.add_argument("--pattern", default="*", help="glob on names, e.g. 'patch-*'")
     lst.set_defaults(func=cmd_list)
 
-    gen = sub.add_parser("generate", help="write GIFs and a PNG grid from a checkpoint")
+    gen = sub.add_parser("generate", help="write GIFs and a PNG grid from a checkpoint: random videos, "
+                                          "content/motion grids, interpolation",
+                         description="Random videos (default: video-NNN.gif each and grid.png), or a grid "
+                                     "or an interpolation that fixes some latent parts and varies others: "
+                                     "KIND.gif (the videos animated, side by side) and KIND.png (one row "
+                                     "per video, frames left to right).")
     gen.add_argument("checkpoint", help="a checkpoint .pt file or a run folder (its newest checkpoint)")
-    gen.add_argument("--num-videos", type=int, default=8)
+    gen.add_argument("--num-videos", type=int, default=None, help="random videos to write (default 8)")
+    mode = gen.add_mutually_exclusive_group()
+    mode.add_argument("--grid", nargs="+", metavar=("KIND", "N"),
+                      help="content-motion R C: R content codes (rows) x C motions (columns), each column "
+                           "the same motion; motion-content R C: R motions x C contents; category C: one "
+                           "row per category, the same content and motion down each column (R, C default 4)")
+    mode.add_argument("--interpolate", nargs="+", metavar=("PART", "N"),
+                      help="PART K [R]: K videos from --seed's PART code to --to-seed's (content or motion; "
+                           "spherical for Gaussian codes such as content, linear for motion and category), "
+                           "in R rows (default 1) whose other parts come from --seed")
+    gen.add_argument("--to-seed", type=int, default=None, help="the interpolation's end (default: --seed + 1)")
     gen.add_argument("--category", type=int, default=None, help="category label for categorical recipes")
-    gen.add_argument("--length", type=int, default=None, help="frames per video (default: the training length)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--length", type=int, default=None, help="frames per video (default: the training "
+                                                              "length; longer works for MoCoGAN)")
+    gen.add_argument("--seed", type=int, default=0, help="draws every code: the same seed, the same picture")
     gen.add_argument("--no-ema", dest="ema", action="store_false",
                      help="use the live generator's weights, not the EMA (runs with train.ema_decay)")
     gen.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/generated)")
     gen.set_defaults(func=cmd_generate)
+
+    rep = sub.add_parser("report", help="write a run's report page (losses, samples, grid, eval, config): "
+                                        "vidgan report RUN")
+    rep.add_argument("run", type=Path, help="a run folder")
+    rep.add_argument("--out", type=Path, default=None, help="the HTML file to write (default: RUN/report.html)")
+    rep.set_defaults(func=cmd_report)
 
     conv = sub.add_parser("convert", help="import weights of the original MoCoGAN code: "
                                           "vidgan convert recipe=mocogan-categorical --generator G.pth --out X.pt")

@@ -27,13 +27,14 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from vidgan.data.base import min_frames
+from vidgan.data.detect import detect_dataset
 from vidgan.errors import VidganError
 from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, RECIPES, Registry
 
 
 @dataclass
 class DataConfig:
-    name: str = "auto"  # auto: frame-strips when root is set, else synthetic-shapes
+    name: str = "auto"  # auto: what root's files call for (vidgan.data.detect), else synthetic-shapes
     root: Optional[str] = None
     image_size: int = 64
     channels: int = 3
@@ -218,8 +219,9 @@ def component_kwargs(section: str, values: dict[str, Any], factory: Any,
 
 
 def dataset_name(cfg: DictConfig) -> str:
+    """``data.name``; for ``auto``, the data set ``data.root``'s files call for, else synthetic-shapes."""
     if cfg.data.name == "auto":
-        return "frame-strips" if cfg.data.root else "synthetic-shapes"
+        return detect_dataset(cfg.data.root) if cfg.data.root else "synthetic-shapes"
     return cfg.data.name
 
 

@@ -10,6 +10,9 @@ forward and backward, losses take logits that require grad. It raises
   and (if it has parameters) a gradient for every parameter;
 - generators with ``sample_videos``: videos ``b c t h w`` in [-1, 1] with ``b`` labels,
   ``sample_images`` frames ``b c h w`` of the same size, a gradient for every parameter;
+  and, for those that declare ``latent_parts`` (:mod:`vidgan.generators.latents`),
+  ``sample_parts`` gives every part at its shape and ``sample_videos(latents=...)`` of
+  those parts decodes the same videos as drawing them with the same seed;
   generators with ``dim_z`` (frame decoders): ``b d`` latents to ``b c h w`` frames;
 - discriminators: input by their ``view`` attribute (``frames``: ``b c h w``,
   ``clips``: ``b c t h w`` with ``t`` just above ``min_frames``), ``(logits,
@@ -178,6 +181,8 @@ def _check_generator(who: str, gen: Any, args: dict[str, Any]) -> None:
                 b = gen.sample_videos(BATCH, VIDEO_LENGTH, generator=torch.Generator().manual_seed(7))[0]
             if not torch.equal(a, b):
                 _fail(who, "two sample_videos calls with equally seeded torch.Generators differ")
+        if hasattr(gen, "latent_parts"):
+            _check_latent_parts(who, gen)
     elif hasattr(gen, "dim_z"):
         frames = gen(torch.randn(BATCH, gen.dim_z))
         _check_tensor(who, f"frames decoded from latents ({BATCH}, {gen.dim_z})", frames,
@@ -187,6 +192,18 @@ def _check_generator(who: str, gen: Any, args: dict[str, Any]) -> None:
     else:
         _fail(who, "a generator needs sample_videos/sample_images (a video generator) "
                    "or dim_z (a frame decoder of b d latents)")
+
+
+def _check_latent_parts(who: str, gen: Any) -> None:
+    seeded = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        values, _ = gen.sample_parts(BATCH, VIDEO_LENGTH, generator=seeded)
+        for name, part in gen.latent_parts.items():
+            _check_tensor(who, f"sample_parts(2, 3) part {name!r}", values.get(name), part.shape(BATCH, VIDEO_LENGTH))
+        drawn = gen.sample_videos(BATCH, VIDEO_LENGTH, generator=torch.Generator().manual_seed(7))[0]
+        given = gen.sample_videos(BATCH, VIDEO_LENGTH, latents=values)[0]
+    if not torch.equal(drawn, given):
+        _fail(who, "sample_videos(latents=parts) differs from the videos drawn with the seed those parts came from")
 
 
 def _check_discriminator(who: str, d: Any, args: dict[str, Any]) -> None:

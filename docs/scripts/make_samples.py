@@ -4,6 +4,10 @@ Writes into ``docs/assets`` (or ``--out``):
 
 - ``samples/data.gif``: eight real clips of the synthetic shape-motion data;
 - ``samples/mocogan.gif``: eight videos from the trained generator (fixed latents);
+- ``samples/content-motion.gif``: 4 content codes (rows) × 4 motions (columns) of the
+  trained generator (``vidgan generate RUN --grid content-motion 4 4``);
+- ``samples/interpolate-content.gif``: the content going from seed 0's code to seed 1's in
+  8 steps, in 2 rows of different motion (``vidgan generate RUN --interpolate content 8 2``);
 - ``loss.png``: the discriminators' and the generator's losses over the run.
 
 The run is an ordinary ``vidgan run recipe=mocogan-small`` (MoCoGAN at 32×32 for a CPU,
@@ -37,6 +41,8 @@ from vidgan.training.samples import write_gif  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1]
 RECIPE = "mocogan-small"
+PICTURES = {"content-motion": ["--grid", "content-motion", "4", "4"],
+            "interpolate-content": ["--interpolate", "content", "8", "2"]}
 
 
 def train(steps: int | None, device: str, run_dir: Path) -> DictConfig:
@@ -52,6 +58,13 @@ def data_gif(cfg: DictConfig, path: Path) -> Path:
     data = cfg.data
     clips, _ = sample_clips(dataset, 8, data.video_length, data.every_nth, torch.Generator().manual_seed(0))
     return write_gif(clips, path)
+
+
+def pictures(run_dir: Path, out: Path) -> list[Path]:
+    """The :data:`PICTURES` GIFs, made with ``vidgan generate`` from the run's last checkpoint."""
+    for args in PICTURES.values():
+        vidgan(["generate", str(run_dir), *args, "--out", str(run_dir / "generated")])
+    return [Path(shutil.copy(run_dir / "generated" / f"{name}.gif", out / f"{name}.gif")) for name in PICTURES]
 
 
 def loss_plot(metrics: Path, title: str, path: Path, window: int = 20) -> Path:
@@ -87,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg = train(args.steps, args.device, run_dir)
         (args.out / "samples").mkdir(parents=True, exist_ok=True)
         shutil.copy(run_dir / "samples" / f"step-{cfg.train.steps:07d}.gif", args.out / "samples" / "mocogan.gif")
+        pictures(run_dir, args.out / "samples")
         size = cfg.data.image_size
         loss_plot(run_dir / "metrics.jsonl", f"vidgan run recipe={RECIPE}, {size}×{size}, synthetic shapes",
                   args.out / "loss.png")

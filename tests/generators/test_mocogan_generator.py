@@ -229,3 +229,69 @@ def test_warp_single_frames_are_frames_of_videos_and_train_the_transform():
     assert torch.allclose(g.decode_frames(z[:, 3]), g(z)[:, :, 3], atol=1e-6)
     g(z).sum().backward()  # at the start the motion reaches the frames through the transform only
     assert g.shift.weight.grad.abs().sum() > 0
+
+
+# latent parts --------------------------------------------------------------------------------
+def test_latent_parts_name_sizes_and_time():
+    g = tiny_generator(dim_z_category=4)
+    assert [(p.name, p.dim, p.varies, p.prior) for p in g.latent_parts.values()] == [
+        ("content", 6, False, "gaussian"), ("category", 4, False, "one-hot"), ("motion", 3, True, "learned")]
+    assert list(tiny_generator().latent_parts) == ["content", "motion"]  # no category code, no part
+
+
+@FAST
+@given(b=batches, t=lengths, k=categories, seed=seeds)
+def test_without_latents_the_random_stream_is_the_original(b, t, k, seed):
+    """Labels, content, category, motion drawn in that order from one generator, as before parts existed."""
+    g = tiny_generator(dim_z_category=k)
+    rng = seeded(seed)
+    labels = g.category.labels(b, rng)
+    want = torch.cat([g.content(b, t, rng), g.category(b, t, rng, labels=labels), g.motion(b, t, rng)], dim=2)
+    z, got_labels = g.sample_latents(b, t, seeded(seed))
+    assert torch.equal(z, want) and torch.equal(got_labels, labels)
+    parts, _ = g.sample_parts(b, t, seeded(seed))
+    assert torch.equal(parts["content"], want[:, 0, :6]) and torch.equal(parts["motion"], want[..., 6 + k:])
+
+
+def test_given_parts_are_used_and_only_the_others_drawn():
+    g = tiny_generator(dim_z_category=2)
+    content = torch.randn(3, 6)
+    z, labels = g.sample_latents(3, 4, seeded(1), latents={"content": content})
+    assert torch.equal(z[..., :6], content[:, None].expand(3, 4, 6))
+    rng = seeded(1)  # the content draw is skipped: labels, then motion
+    assert torch.equal(labels, g.category.labels(3, rng))
+    assert torch.equal(z[..., 8:], g.motion(3, 4, rng))
+    motion = torch.randn(3, 4, 3)
+    z, _ = g.sample_latents(3, None, seeded(1), latents={"motion": motion})  # the length comes from motion
+    assert z.shape == (3, 4, 11) and torch.equal(z[..., 8:], motion)
+
+
+def test_videos_are_the_decoded_explicit_latents():
+    g = tiny_generator(dim_z_category=3).eval()
+    content, motion = torch.randn(2, 6), torch.randn(2, 4, 3)
+    category = nn.functional.one_hot(torch.tensor([2, 0]), 3).float()
+    with torch.no_grad():
+        videos, labels = g.sample_videos(2, 4, latents={"content": content, "category": category, "motion": motion})
+        for k in range(4):
+            frames = g.decoder(torch.cat([content, category, motion[:, k]], dim=1))
+            assert torch.equal(videos[:, :, k], frames)
+    assert labels.tolist() == [2, 0]
+
+
+def test_category_as_labels_or_latents_not_both():
+    g = tiny_generator(dim_z_category=3)
+    parts, _ = g.sample_parts(2, 3, labels=torch.tensor([1, 2]))
+    assert parts["category"].argmax(dim=1).tolist() == [1, 2]
+    with pytest.raises(ValueError, match="not both"):
+        g.sample_parts(2, 3, labels=torch.tensor([1, 2]), latents={"category": parts["category"]})
+
+
+@pytest.mark.parametrize("latents, message", [
+    ({"content": torch.zeros(2, 5)}, r"'content' must have shape \(2, 6\) \(b d\), got \(2, 5\)"),
+    ({"content": torch.zeros(2, 3, 6)}, r"'content' must have shape \(2, 6\)"),
+    ({"motion": torch.zeros(2, 4, 3)}, r"'motion' must have shape \(2, 3, 3\) \(b t d\)"),
+    ({"category": torch.zeros(2, 2)}, "unknown latent part 'category'; this generator's parts: content, motion"),
+])
+def test_bad_latents(latents, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_generator().sample_videos(2, 3, latents=latents)

@@ -7,6 +7,7 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn import functional as F
 
+from vidgan.generators.latents import LatentPart, check_latents, join, latent_length
 from vidgan.registry import GENERATORS, SAMPLERS
 
 
@@ -17,8 +18,13 @@ class MoCoGANGenerator(nn.Module):
     The samplers and the decoder are registry entries chosen by name. Videos can have
     any length at sampling time; ``video_length`` is the default.
 
+    Its latent parts (:mod:`vidgan.generators.latents`) are ``content``, ``category`` (when
+    ``dim_z_category`` > 0) and ``motion``; any of them can be given explicitly.
+
     Shape:
         ``sample_videos(n)``: ``b c t h w`` in [-1, 1] and labels ``b``;
+        ``sample_videos(n, latents={"content": ...})``: content ``b d_C``, category ``b d_A``,
+        motion ``b t d_M``;
         ``sample_images(n)``: ``b c h w`` and labels ``b``.
 
     Example:
@@ -38,8 +44,7 @@ class MoCoGANGenerator(nn.Module):
         self.channels = channels
         self.image_size = image_size
         self.video_length = video_length
-        self.dim_z_category = dim_z_category
-        self.dim_z_motion = dim_z_motion
+        self.dim_z_content, self.dim_z_category, self.dim_z_motion = dim_z_content, dim_z_category, dim_z_motion
         self.content = SAMPLERS.build(content, dim=dim_z_content)
         self.category = SAMPLERS.build(category, dim=dim_z_category)
         self.motion = SAMPLERS.build(motion, dim=dim_z_motion)
@@ -47,17 +52,64 @@ class MoCoGANGenerator(nn.Module):
         self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels,
                                         image_size=image_size, ngf=ngf)
 
-    def sample_latents(self, num_videos: int, video_length: int | None = None,
-                       generator: torch.Generator | None = None,
-                       labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latents ``b t d`` in the original's order [content, category, motion], and labels ``b``."""
-        t = self.video_length if video_length is None else video_length
-        if labels is None:
+    @property
+    def latent_parts(self) -> dict[str, LatentPart]:
+        """content (fixed over a video), category (when ``dim_z_category`` > 0), motion (per frame)."""
+        parts = [("content", self.content, self.dim_z_content, False),
+                 ("category", self.category, self.dim_z_category, False),
+                 ("motion", self.motion, self.dim_z_motion, True)]
+        return {name: LatentPart(name, dim, varies, getattr(sampler, "prior", "learned"))
+                for name, sampler, dim, varies in parts if dim > 0 or name != "category"}
+
+    def sample_parts(self, num_videos: int, video_length: int | None = None,
+                     generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                     latents: dict[str, torch.Tensor] | None = None
+                     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Every latent part, those in ``latents`` as given and the rest drawn; and the labels.
+
+        Missing parts are drawn in the order labels, content, motion, skipping given ones;
+        without ``latents`` this is exactly the random stream of :meth:`sample_latents`. The
+        category is given either as ``labels`` or as ``latents["category"]`` (its labels are
+        then its argmax).
+
+        Shape:
+            latents and output: content ``b d_C``, category ``b d_A``, motion ``b t d_M``;
+            labels: ``b`` (int64).
+
+        Example:
+            >>> g = MoCoGANGenerator(image_size=16, ngf=4, dim_z_category=3)
+            >>> parts, labels = g.sample_parts(2, 5, latents={"content": torch.zeros(2, 50)})
+            >>> {name: tuple(z.shape) for name, z in parts.items()}
+            {'content': (2, 50), 'category': (2, 3), 'motion': (2, 5, 10)}
+        """
+        parts = self.latent_parts
+        latents = dict(latents or {})
+        t = latent_length(parts, latents, video_length) or self.video_length
+        check_latents(parts, latents, num_videos, t)
+        device = next(self.parameters()).device
+        latents = {name: z.to(device) for name, z in latents.items()}
+        if "category" in latents:
+            if labels is not None:
+                raise ValueError("give the category as labels or as latents['category'], not both")
+            labels = latents["category"].argmax(dim=1)
+        elif labels is None:
             labels = self.category.labels(num_videos, generator)
-        z = torch.cat([self.content(num_videos, t, generator),
-                       self.category(num_videos, t, generator, labels=labels),
-                       self.motion(num_videos, t, generator)], dim=2)
-        return z, labels
+        values = {"content": latents["content"] if "content" in latents
+                  else self.content(num_videos, t, generator)[:, 0]}
+        if "category" in parts:
+            values["category"] = latents.get("category", self.category(num_videos, 1, generator, labels=labels)[:, 0])
+        values["motion"] = latents["motion"] if "motion" in latents else self.motion(num_videos, t, generator)
+        return values, labels
+
+    def sample_latents(self, num_videos: int, video_length: int | None = None,
+                       generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                       latents: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents ``b t d`` in the original's order [content, category, motion], and labels ``b``.
+
+        ``latents`` fixes some parts (see :meth:`sample_parts`); the rest are drawn.
+        """
+        values, labels = self.sample_parts(num_videos, video_length, generator, labels, latents)
+        return join(self.latent_parts, values, values["motion"].shape[1]), labels
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``."""
@@ -65,10 +117,13 @@ class MoCoGANGenerator(nn.Module):
         return rearrange(frames, "(b t) c h w -> b c t h w", b=z.shape[0])
 
     def sample_videos(self, num_videos: int, video_length: int | None = None,
-                      generator: torch.Generator | None = None,
-                      labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``num_videos`` videos ``b c t h w`` and the category labels they were asked for."""
-        z, labels = self.sample_latents(num_videos, video_length, generator, labels)
+                      generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                      latents: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``num_videos`` videos ``b c t h w`` and the category labels they were asked for.
+
+        ``latents`` fixes some latent parts (see :meth:`sample_parts`); the rest are drawn.
+        """
+        z, labels = self.sample_latents(num_videos, video_length, generator, labels, latents)
         return self(z), labels
 
     def sample_images(self, num_images: int, generator: torch.Generator | None = None

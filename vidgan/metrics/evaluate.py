@@ -150,9 +150,12 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def markdown(record: dict[str, Any]) -> str:
-    """The table of an eval.json record: one row per metric, then the sampling protocol."""
-    rows = ["| metric | value | real data | notes |", "|---|---|---|---|"]
+COLUMNS = ("metric", "value", "real data", "notes")
+
+
+def table_rows(record: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """One row of :data:`COLUMNS` per metric of an eval.json record."""
+    rows = []
     for name, result in record["metrics"].items():
         notes = []
         if "std" in result:
@@ -167,11 +170,22 @@ def markdown(record: dict[str, Any]) -> str:
             notes.append(f"weights {Path(result['protocol']['weights']).name} "
                          f"(sha256 {result['protocol']['weights_sha256'][:12]})")
         reference = _number(result["reference"]) if "reference" in result else ""
-        rows.append(f"| {name} | {_number(result['value'])} | {reference} | {'; '.join(notes)} |")
+        rows.append((name, _number(result["value"]), reference, "; ".join(notes)))
+    return rows
+
+
+def protocol(record: dict[str, Any]) -> str:
+    """The sampling protocol of an eval.json record, in one sentence."""
     first = next(iter(record["metrics"].values()))["protocol"]
     height, width = first["resolution"]
-    rows += ["", f"{record['checkpoint']} (step {record['step']}, {record['generator_weights']}); "
-                 f"{record['num_videos']} generated videos × {first['frames_per_video']} frames at "
-                 f"{height}×{width}, seed {record['seed']}; real clips of frames "
-                 f"{record['data']['every_nth']} apart, seed {record['seed'] + 1}."]
-    return "\n".join(rows) + "\n"
+    return (f"{record['checkpoint']} (step {record['step']}, {record['generator_weights']}); "
+            f"{record['num_videos']} generated videos × {first['frames_per_video']} frames at "
+            f"{height}×{width}, seed {record['seed']}; real clips of frames "
+            f"{record['data']['every_nth']} apart, seed {record['seed'] + 1}.")
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The table of an eval.json record: one row per metric, then the sampling protocol."""
+    rows = [f"| {' | '.join(COLUMNS)} |", "|---|---|---|---|"]
+    rows += [f"| {' | '.join(row)} |" for row in table_rows(record)]
+    return "\n".join(rows + ["", protocol(record)]) + "\n"

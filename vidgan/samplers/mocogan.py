@@ -32,6 +32,8 @@ class GaussianContent(nn.Module):
         torch.Size([4, 16, 50])
     """
 
+    prior = "gaussian"  # its LatentPart prior (vidgan.generators.latents)
+
     def __init__(self, dim: int = 50):
         super().__init__()
         self.dim = dim
@@ -56,6 +58,8 @@ class OneHotCategory(nn.Module):
         >>> OneHotCategory(6)(2, 3, labels=torch.tensor([1, 5]))[1, 0]
         tensor([0., 0., 0., 0., 0., 1.])
     """
+
+    prior = "one-hot"  # its LatentPart prior (vidgan.generators.latents)
 
     def __init__(self, dim: int = 6):
         super().__init__()
@@ -96,6 +100,8 @@ class GRUMotion(nn.Module):
         >>> GRUMotion(10)(3, 16).shape
         torch.Size([3, 16, 10])
     """
+
+    prior = "learned"  # its LatentPart prior (vidgan.generators.latents)
 
     def __init__(self, dim: int = 10):
         super().__init__()

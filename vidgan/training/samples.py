@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -23,14 +24,22 @@ def _image(grid: torch.Tensor) -> Image.Image:
     return Image.fromarray(rearrange(grid, "c h w -> h w c").numpy())
 
 
-def write_gif(videos: torch.Tensor, path: Path, frame_ms: int = 100) -> Path:
-    """One animated GIF showing all videos ``b c t h w`` side by side in a square-ish grid."""
+def gif_bytes(videos: torch.Tensor, frame_ms: int = 100, columns: int | None = None) -> bytes:
+    """One animated GIF showing all videos ``b c t h w`` side by side, row by row in ``columns``
+    columns (default: a square-ish grid)."""
     frames = to_uint8(videos)
-    nrow = math.ceil(math.sqrt(frames.shape[0]))
+    nrow = columns or math.ceil(math.sqrt(frames.shape[0]))
     images = [_image(make_grid(frames[:, :, t], nrow=nrow, padding=2))
               for t in range(frames.shape[2])]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+    return buffer.getvalue()
+
+
+def write_gif(videos: torch.Tensor, path: Path, frame_ms: int = 100, columns: int | None = None) -> Path:
+    """:func:`gif_bytes` written to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+    path.write_bytes(gif_bytes(videos, frame_ms, columns))
     return path
 
 

@@ -1,0 +1,360 @@
+"""``vidgan report RUN``: one self-contained HTML page that shows a run.
+
+The page is built from the run folder alone (``config.yaml``, ``metrics.jsonl``,
+``samples/step-*.gif``, ``eval.json``, ``machine.jsonl``, the newest checkpoint), so
+the report of any run can be rebuilt at any time. It needs no network: plots are
+inline SVG, images are embedded as base64 ``data:`` URIs, styles are inline, and there
+is no script. It shows:
+
+- the run: recipe, steps, training time and iterations per second from
+  ``metrics.jsonl``'s times (each ``vidgan run`` of a resumed run is one segment), and
+  the machines that ran it (``machine.jsonl``, written by ``vidgan run``);
+- the losses (``g`` and ``d_<critic>``) in one plot, and every other numeric key of
+  ``metrics.jsonl`` but ``step`` and ``time`` in plots grouped by the name's first
+  word (``acc_image`` and ``acc_video`` share one);
+- up to :data:`MAX_SAMPLES` sample GIFs spread over training, first and last included;
+- a content/motion grid (:func:`vidgan.generate.content_motion_grid`) decoded from the
+  newest checkpoint, when its generator declares those latent parts;
+- the metrics of ``eval.json``, and the resolved ``config.yaml``.
+
+``vidgan run`` writes ``RUN/report.html`` when training ends.
+
+Example:
+    >>> write_report("runs/shapes")  # doctest: +SKIP
+    PosixPath('runs/shapes/report.html')
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+import platform
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+import yaml
+from PIL import Image
+
+from vidgan.errors import VidganError
+
+MAX_SAMPLES = 12
+GRID = (4, 4)  # contents × motions of the report's grid
+COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#c2255c", "#5f3dc4", "#0b7285", "#a61e4d", "#5c940d"]
+MAX_POINTS = 600  # per curve: longer runs are averaged over buckets of steps
+
+
+# reading the run folder ---------------------------------------------------------------------
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file; lines cut short (a crash mid-write) are skipped."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def segments(rows: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    """``(steps, seconds)`` of each ``vidgan run`` in the log: its ``time`` restarts at each resume.
+
+    Example:
+        >>> segments([{"step": 1, "time": 2.0}, {"step": 2, "time": 3.0}, {"step": 3, "time": 1.5}])
+        [(2, 3.0), (1, 1.5)]
+    """
+    found: list[tuple[int, float]] = []
+    last = math.inf
+    for row in rows:
+        if not isinstance(row.get("time"), (int, float)):
+            continue
+        if row["time"] < last:
+            found.append((0, 0.0))
+        found[-1] = (found[-1][0] + 1, float(row["time"]))
+        last = row["time"]
+    return found
+
+
+def scalar_groups(rows: list[dict[str, Any]], critics: Iterable[str]) -> dict[str, list[str]]:
+    """Plot titles and the keys each plot shows: the losses first, then groups by first word.
+
+    Example:
+        >>> scalar_groups([{"step": 1, "time": 0.1, "g": 1.0, "d_video": 0.5, "acc_video": 0.9}], ["video"])
+        {'losses': ['d_video', 'g'], 'acc': ['acc_video']}
+    """
+    losses = {"g", *(f"d_{c}" for c in critics)}
+    keys = sorted({k for row in rows for k, v in row.items()
+                   if k not in ("step", "time") and isinstance(v, (int, float)) and not isinstance(v, bool)})
+    groups: dict[str, list[str]] = {"losses": [k for k in keys if k in losses]}
+    for key in keys:
+        if key not in losses:
+            groups.setdefault(re.split(r"[_/.]", key)[0], []).append(key)
+    return {title: keys for title, keys in groups.items() if keys}
+
+
+# plots ------------------------------------------------------------------------------------------
+def _ticks(lo: float, hi: float, count: int = 5, whole: bool = False) -> list[float]:
+    """Round numbers spanning ``[lo, hi]``, about ``count`` of them (``whole``: integers only).
+
+    Example:
+        >>> _ticks(0.13, 0.91), _ticks(1, 3, whole=True)
+        ([0.2, 0.4, 0.6, 0.8], [1, 2, 3])
+    """
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    step = 10 ** math.floor(math.log10(raw))
+    step *= next(m for m in (1, 2, 5, 10) if m * step >= raw)
+    if whole:
+        step = max(1, round(step))
+    first = math.ceil(lo / step) * step
+    return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _bucketed(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most :data:`MAX_POINTS` points: means over equal runs of consecutive points."""
+    if len(points) <= MAX_POINTS:
+        return points
+    size = math.ceil(len(points) / MAX_POINTS)
+    chunks = [points[i:i + size] for i in range(0, len(points), size)]
+    return [(sum(p[0] for p in c) / len(c), sum(p[1] for p in c) / len(c)) for c in chunks]
+
+
+def _smooth(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A running mean over ~2% of the points (the noise of GAN losses hides their trend)."""
+    window = max(1, len(points) // 50)
+    if window == 1:
+        return points
+    values = torch.tensor([v for _, v in points], dtype=torch.float64)
+    means = values.unfold(0, window, 1).mean(1).tolist()
+    return list(zip([s for s, _ in points][window - 1:], means))
+
+
+def svg_plot(series: dict[str, list[tuple[float, float]]], width: int = 640, height: int = 260) -> str:
+    """An inline SVG line plot of ``{name: [(step, value), ...]}`` with axes and a legend.
+
+    Each curve is drawn faint as logged (averaged over buckets when long) and strong as
+    a running mean.
+
+    Example:
+        >>> svg_plot({"g": [(1, 0.5), (2, 0.7)]}).startswith("<svg")
+        True
+    """
+    series = {k: _bucketed(v) for k, v in series.items() if v}
+    left, right, top, bottom = 60, 12, 30, 30
+    if not series:
+        return ""
+    xs = [s for points in series.values() for s, _ in points]
+    ys = [v for points in series.values() for _, v in points]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    pad = (max(ys) - min(ys)) * 0.05 or abs(ys[0]) * 0.05 or 1.0
+    y0, y1 = min(ys) - pad, max(ys) + pad
+
+    def x(s: float) -> float:
+        return left + (s - x0) / (x1 - x0) * (width - left - right)
+
+    def y(v: float) -> float:
+        return top + (y1 - v) / (y1 - y0) * (height - top - bottom)
+
+    def line(points: list[tuple[float, float]], colour: str, extra: str) -> str:
+        coords = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in points)
+        return f'<polyline fill="none" stroke="{colour}" points="{coords}" {extra}/>'
+
+    parts = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">',
+             f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
+             f'fill="none" stroke="#bbb"/>']
+    for v in _ticks(y0, y1):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>'
+                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.4g}</text>')
+    for s in _ticks(x0, x1, whole=True):
+        parts.append(f'<text x="{x(s):.1f}" y="{height - bottom + 16}" text-anchor="middle">{s:.6g}</text>')
+    parts.append(f'<text x="{width - right}" y="{height - 4}" text-anchor="end">step</text>')
+    legend_x = left
+    for (name, points), colour in zip(series.items(), COLOURS * len(series)):
+        faint, strong = line(points, colour, 'stroke-opacity="0.25"'), line(_smooth(points), colour, 'stroke-width="1.6"')
+        parts.append(f'<g data-key="{html.escape(name)}">{faint}{strong}</g>')
+        parts.append(f'<rect x="{legend_x}" y="10" width="12" height="4" fill="{colour}"/>'
+                     f'<text x="{legend_x + 16}" y="16">{html.escape(name)}</text>')
+        legend_x += 24 + 7 * len(name)
+    return "\n".join(parts) + "\n</svg>"
+
+
+def _points(rows: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
+    return [(row["step"], float(row[key])) for row in rows
+            if isinstance(row.get(key), (int, float)) and math.isfinite(row[key]) and "step" in row]
+
+
+# pieces of the page --------------------------------------------------------------------------------------
+def _data_uri(data: bytes, kind: str) -> str:
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def _figure(data: bytes, caption: str) -> str:
+    """A GIF with its caption; small ones shown at twice their size."""
+    with Image.open(io.BytesIO(data)) as image:
+        width = image.width * (2 if image.width < 400 else 1)
+    return (f'<figure><img src="{_data_uri(data, "gif")}" width="{width}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _table(header: Iterable[str] | None, rows: Iterable[Iterable[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header or [])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>"
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def _spread(items: list[Any], count: int) -> list[Any]:
+    """``count`` items evenly spread over ``items``, the first and last included."""
+    if len(items) <= count:
+        return items
+    return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)]
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def run_section(run_dir: Path, cfg: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The run at a glance: recipe, steps, time, speed, machines."""
+    runs = segments(rows)
+    steps, seconds = sum(n for n, _ in runs), sum(t for _, t in runs)
+    facts = [("recipe", cfg.get("recipe", "?")), ("steps logged", f"{rows[-1]['step']}" if rows else "none"),
+             ("training time", _duration(seconds) if runs else "not logged")]
+    if seconds > 0:
+        facts.append(("iterations per second", f"{steps / seconds:.3g}"))
+    if len(runs) > 1:
+        facts.append(("runs (resumed)", "; ".join(f"{n} steps at {n / t:.3g} it/s" if t else f"{n} steps"
+                                                  for n, t in runs)))
+    machines = read_jsonl(run_dir / "machine.jsonl")
+    out = ["<h2>Run</h2>", _table(None, facts)]
+    if machines:
+        keys = list(machines[0])
+        out += ["<h3>Machines</h3>", _table(keys, [[m.get(k, "") for k in keys] for m in machines])]
+    else:
+        out.append(_note("machine.jsonl is missing: the machine was not recorded (vidgan run writes it)."))
+    return "\n".join(out)
+
+
+def plots_section(rows: list[dict[str, Any]], critics: Iterable[str]) -> str:
+    """A plot for the losses and for each group of other scalars in metrics.jsonl."""
+    if not rows:
+        return "<h2>Losses</h2>" + _note("metrics.jsonl is missing or empty: no step was logged.")
+    out = []
+    for title, keys in scalar_groups(rows, critics).items():
+        heading = "Losses" if title == "losses" else f"{title}: {', '.join(keys)}"
+        out += [f'<h2>{html.escape(heading)}</h2>', svg_plot({k: _points(rows, k) for k in keys})]
+    return "\n".join(out)
+
+
+def samples_section(run_dir: Path) -> str:
+    """Sample GIFs over training, at most :data:`MAX_SAMPLES` of them."""
+    gifs = sorted((run_dir / "samples").glob("step-*.gif"))
+    out = ["<h2>Samples over training</h2>"]
+    if not gifs:
+        return out[0] + _note("samples/ holds no step-*.gif.")
+    shown = _spread(gifs, MAX_SAMPLES)
+    if len(shown) < len(gifs):
+        out.append(_note(f"{len(shown)} of {len(gifs)} sample GIFs, spread over training."))
+    figures = [_figure(p.read_bytes(), f"step {int(p.stem.split('-')[1])}") for p in shown]
+    return "\n".join(out + ['<div class="figures">', *figures, "</div>"])
+
+
+def grid_section(run_dir: Path) -> str:
+    """A content/motion grid decoded from the newest checkpoint, when the generator can make one."""
+    from vidgan.generate import content_motion_grid, latent_parts, load_generator
+    from vidgan.training.samples import gif_bytes
+
+    rows, cols = GRID
+    title = "<h2>Content and motion (newest checkpoint)</h2>"
+    try:
+        generator, cfg = load_generator(run_dir)
+        latent_parts(generator, ["content", "motion"], "--grid content-motion", cfg.generator.name)
+    except VidganError as err:
+        return title + _note(f"no grid: {err}")
+    videos = content_motion_grid(generator, rows, cols, seed=0)
+    caption = (f"{rows} content codes (rows) × {cols} motions (columns), seed 0: "
+               f"vidgan generate {run_dir.name} --grid content-motion {rows} {cols}")
+    return title + _figure(gif_bytes(videos, columns=cols), caption)
+
+
+def eval_section(run_dir: Path) -> str:
+    """The metrics of eval.json, when the run was evaluated."""
+    from vidgan.metrics.evaluate import COLUMNS, protocol, table_rows
+
+    path = run_dir / "eval.json"
+    if not path.is_file():
+        return "<h2>Evaluation</h2>" + _note(f"no eval.json: vidgan eval {run_dir.name} metrics=[acd,mcs] writes one.")
+    try:
+        record = json.loads(path.read_text())
+        return "<h2>Evaluation</h2>" + _table(COLUMNS, table_rows(record)) + _note(protocol(record))
+    except (ValueError, KeyError, TypeError, StopIteration) as err:
+        return "<h2>Evaluation</h2>" + _note(f"eval.json cannot be read ({type(err).__name__}: {err}).")
+
+
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #222; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+.note { color: #666; } svg.plot { font: 11px sans-serif; fill: #444; display: block; }
+.figures { display: flex; flex-wrap: wrap; gap: 12px; } figure { margin: 0; }
+img { image-rendering: pixelated; } pre { background: #f6f6f6; padding: 10px; overflow: auto; }
+"""
+
+
+def render(run_dir: str | Path) -> str:
+    """The report page of a run folder, as HTML text."""
+    run_dir = Path(run_dir)
+    config_file = run_dir / "config.yaml"
+    if not config_file.is_file():
+        raise VidganError(f"{run_dir} has no config.yaml; point vidgan report at a run folder")
+    config_text = config_file.read_text()
+    cfg = yaml.safe_load(config_text) or {}
+    rows = read_jsonl(run_dir / "metrics.jsonl")
+    name = html.escape(run_dir.resolve().name)
+    body = [f"<h1>vidgan run {name}</h1>",
+            _note(f"report of {run_dir.resolve()} written {datetime.now():%Y-%m-%d %H:%M}"),
+            run_section(run_dir, cfg, rows), plots_section(rows, (cfg.get("discriminators") or {}).keys()),
+            samples_section(run_dir), grid_section(run_dir), eval_section(run_dir),
+            "<h2>Config</h2>", f"<pre>{html.escape(config_text)}</pre>"]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>vidgan report: {name}</title>'
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of a run folder to ``out`` (default ``RUN/report.html``); return its path."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise VidganError(f"run folder {run_dir} does not exist")
+    path = Path(out) if out else run_dir / "report.html"
+    page = render(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page)
+    return path
+
+
+def record_machine(run_dir: Path, step: int, device: torch.device) -> None:
+    """Append the machine a ``vidgan run`` used to ``RUN/machine.jsonl`` (the report shows it)."""
+    accelerator = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    record = {"finished": f"{datetime.now():%Y-%m-%d %H:%M}", "step": step, "host": platform.node(),
+              "device": str(device), "hardware": accelerator, "os": platform.platform(terse=True),
+              "python": platform.python_version(), "torch": torch.__version__}
+    with open(run_dir / "machine.jsonl", "a") as file:
+        file.write(json.dumps(record) + "\n")
