@@ -66,15 +66,18 @@ QUICKSTART = "mocogan-plus-small"
 VARIANTS = {
     "quickstart": Variant(QUICKSTART, (), "the README's main job"),
     "original": Variant(QUICKSTART, (
-        "discriminators.image.norm=batch", "discriminators.video.norm=batch",
-        "discriminators.image.loss=bce", "discriminators.video.loss=bce", "train.ema_decay=0"),
-        "the original's discriminators and loss (batch norm, BCE) at the same sizes, no EMA"),
-    "no-spectral-norm": Variant(QUICKSTART, (
-        "discriminators.image.norm=batch", "discriminators.video.norm=batch"),
-        "batch norm instead of spectral norm in both discriminators"),
-    "bce": Variant(QUICKSTART, ("discriminators.image.loss=bce", "discriminators.video.loss=bce"),
-                   "non-saturating BCE instead of hinge"),
+        "generator.name=mocogan", "discriminators.video.batch=4", "train.ema_decay=0"),
+        "the original's generator (every frame decoded), 4 clips per step, no EMA"),
+    "frame-decoder": Variant(QUICKSTART, ("generator.name=mocogan",),
+                             "the original's generator, the rest as the quick start"),
+    "spectral-hinge": Variant(QUICKSTART, (
+        "discriminators.image.norm=spectral", "discriminators.video.norm=spectral",
+        "discriminators.image.loss=hinge", "discriminators.video.loss=hinge"),
+        "spectral norm instead of batch norm in both critics, hinge loss"),
+    "video-batch-4": Variant(QUICKSTART, ("discriminators.video.batch=4",), "4 clips per step instead of 8"),
     "no-ema": Variant(QUICKSTART, ("train.ema_decay=0",), "samples from the trained generator, not its EMA"),
+    "motion-noise-0.1": Variant(QUICKSTART, ("generator.motion_noise=0.1",),
+                                "the motion GRU's per-frame noise scaled by 0.1 (smoother codes)"),
 }
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from vidgan.training import checkpoint
 
-RECIPES = ["mocogan", "mocogan-patch", "mocogan-categorical", "mocogan-small"]
+RECIPES = ["mocogan", "mocogan-patch", "mocogan-categorical", "mocogan-small", "mocogan-plus-small"]
 
 
 def metrics(run_dir):
@@ -26,7 +26,9 @@ def test_run_writes_run_folder(tmp_path, tiny, recipe):
     assert (run_dir / "config.yaml").is_file()
     rows = metrics(run_dir)
     assert [r["step"] for r in rows] == [1, 2, 3]
-    assert {"d_image", "d_video", "g"} <= rows[0].keys()
+    assert {"d_image", "d_video", "g", "gnorm_d_image", "gnorm_d_video", "gnorm_g"} <= rows[0].keys()
+    accuracies = [r[f"acc_{c}_{s}"] for r in rows for c in ("image", "video") for s in ("real", "fake")]
+    assert all(0 <= a <= 1 for a in accuracies)
     assert all(torch.isfinite(torch.tensor(v)) for r in rows for v in r.values())
     gifs = sorted(p.name for p in (run_dir / "samples").glob("*.gif"))
     assert gifs == ["step-0000002.gif", "step-0000003.gif"]
@@ -37,11 +39,13 @@ def test_run_writes_run_folder(tmp_path, tiny, recipe):
 
 
 def test_quick_start_recipe_trains_at_its_own_sizes(tmp_path):
-    """The README's main job, shortened: 32×32 frames, batches 16 / 4, the fast mode."""
+    """The README's main job, shortened: 32×32 frames, batches 16 / 8, 4 motions, the fast mode."""
     run_dir = tmp_path / "run"
-    assert vidgan("run", "recipe=mocogan-small", "train.steps=2", "device=cpu", f"run_dir={run_dir}") == 0
+    assert vidgan("run", "recipe=mocogan-plus-small", "train.steps=2", "device=cpu", f"run_dir={run_dir}") == 0
     state = checkpoint.load(run_dir)
     assert state["step"] == 2 and state["config"]["train"]["mode"] == "fast"
+    assert state["config"]["generator"]["name"] == "mocogan-warp" and "ema_generator" in state
+    assert state["config"]["data"]["options"]["num_classes"] == state["config"]["generator"]["dim_z_category"] == 4
     with Image.open(run_dir / "samples" / "step-0000002.gif") as gif:  # 8 videos of 32×32 in a 3×3 grid
         assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
 

@@ -184,22 +184,30 @@ def tiny_warp(**kwargs) -> MoCoGANWarpGenerator:
     return MoCoGANWarpGenerator(**{**defaults, **kwargs})
 
 
-def test_warp_decoder_sees_content_and_category_only():
+def test_warp_decoder_sees_the_content_only():
     g = tiny_warp()
-    assert g.decoder.dim_z == 6 + 3
+    assert g.decoder.dim_z == 6
     assert tiny_generator(dim_z_category=3).decoder.dim_z == 6 + 3 + 3
 
 
-def test_warp_starts_with_still_videos():
-    videos, _ = tiny_warp().sample_videos(2, 7, seeded(0))
+def test_warp_without_shift_gives_still_videos_and_starts_moving():
+    g = tiny_warp()
+    videos, _ = g.sample_videos(2, 7, seeded(0))
     assert videos.shape == (2, 3, 7, 16, 16)
+    assert not torch.equal(videos, videos[:, :, :1].expand_as(videos))  # random shifts from the start
+    with torch.no_grad():
+        g.shift[-1].weight.zero_()
+    videos, _ = g.sample_videos(2, 7, seeded(0))
     assert torch.equal(videos, videos[:, :, :1].expand_as(videos))
 
 
 def test_warp_translation_moves_the_image_by_whole_pixels():
     g = tiny_warp()
-    with torch.no_grad():  # x shift of a quarter of the half-width: 2 px at 16 px
-        g.shift.weight[0, 0] = torch.atanh(torch.tensor(0.25))
+    g.shift = nn.Linear(3 + 3, 2)  # a linear head: x shift of a quarter of the half-width, 2 px at 16 px
+    with torch.no_grad():
+        g.shift.weight.zero_()
+        g.shift.bias.zero_()
+        g.shift.weight[0, 3] = torch.atanh(torch.tensor(0.25))
     z, _ = g.sample_latents(1, 2, seeded(1))
     z[:, :, -3:] = torch.tensor([[0.0, 0, 0], [1.0, 0, 0]])
     video = g(z)[0]
@@ -212,9 +220,9 @@ def test_warp_translation_moves_the_image_by_whole_pixels():
 def test_warp_frames_are_one_image_shifted():
     g = tiny_warp()
     with torch.no_grad():
-        g.shift.weight.normal_(0, 0.3)
+        g.shift[-1].weight.normal_(0, 0.3)
     videos, _ = g.sample_videos(3, 6, seeded(2))
-    image = g.decoder(g.sample_latents(3, 6, seeded(2))[0][:, 0, :-3])
+    image = g.decoder(g.sample_latents(3, 6, seeded(2))[0][:, 0, :6])
     # bilinear resampling mixes the image's values with the background: never beyond them
     lo = torch.minimum(image.amin((2, 3)), torch.tensor(-1.0))
     hi = image.amax((2, 3))
@@ -227,8 +235,16 @@ def test_warp_single_frames_are_frames_of_videos_and_train_the_transform():
     assert frames.shape == (4, 3, 16, 16) and labels.shape == (4,)
     z, _ = g.sample_latents(2, 5, seeded(4))
     assert torch.allclose(g.decode_frames(z[:, 3]), g(z)[:, :, 3], atol=1e-6)
-    g(z).sum().backward()  # at the start the motion reaches the frames through the transform only
-    assert g.shift.weight.grad.abs().sum() > 0
+    g(z).sum().backward()
+    assert g.shift[0].weight.grad.abs().sum() > 0 and g.motion.gru.weight_ih.grad.abs().sum() > 0
+
+
+def test_warp_category_chooses_the_motion():
+    g = tiny_warp()
+    motion = g.sample_parts(1, 6, seeded(5))[0]["motion"].expand(2, -1, -1)
+    category = torch.eye(3)[:2, None].expand(-1, 6, -1)  # categories 0 and 1, the same motion code
+    shifts = g.shift(torch.cat([category, motion], dim=2))
+    assert not torch.allclose(shifts[0], shifts[1])
 
 
 # latent parts --------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ class MoCoGANGenerator(nn.Module):
     """Samples videos as z(t) = [z_content, z_category, z_motion(t)] decoded by a frame decoder.
 
     The samplers and the decoder are registry entries chosen by name. Videos can have
-    any length at sampling time; ``video_length`` is the default.
+    any length at sampling time; ``video_length`` is the default. ``motion_noise`` scales
+    the per-frame noise of the motion sampler (1: the original's).
 
     Its latent parts (:mod:`vidgan.generators.latents`) are ``content``, ``category`` (when
     ``dim_z_category`` > 0) and ``motion``; any of them can be given explicitly.
@@ -33,13 +34,13 @@ class MoCoGANGenerator(nn.Module):
         torch.Size([2, 3, 5, 32, 32])
     """
 
-    decodes_motion = True  # the frame decoder sees the motion code (mocogan-warp's does not)
+    decoded = ("content", "category", "motion")  # the latent parts the frame decoder sees
 
     def __init__(self, channels: int = 3, image_size: int = 64, video_length: int = 16,
                  dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
                  ngf: int = 64, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "gru-motion",
-                 decoder: str = "dcgan-frames"):
+                 decoder: str = "dcgan-frames", motion_noise: float = 1.0):
         super().__init__()
         self.channels = channels
         self.image_size = image_size
@@ -47,8 +48,9 @@ class MoCoGANGenerator(nn.Module):
         self.dim_z_content, self.dim_z_category, self.dim_z_motion = dim_z_content, dim_z_category, dim_z_motion
         self.content = SAMPLERS.build(content, dim=dim_z_content)
         self.category = SAMPLERS.build(category, dim=dim_z_category)
-        self.motion = SAMPLERS.build(motion, dim=dim_z_motion)
-        dim_z = dim_z_content + dim_z_category + (dim_z_motion if self.decodes_motion else 0)
+        self.motion = SAMPLERS.build(motion, dim=dim_z_motion, noise=motion_noise)
+        dims = {"content": dim_z_content, "category": dim_z_category, "motion": dim_z_motion}
+        dim_z = sum(dims[part] for part in self.decoded)
         self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels,
                                         image_size=image_size, ngf=ngf)
 
@@ -146,12 +148,15 @@ class MoCoGANGenerator(nn.Module):
 class MoCoGANWarpGenerator(MoCoGANGenerator):
     """MoCoGAN whose motion code moves the picture instead of redrawing it.
 
-    The content and category codes are decoded once per video into an image (by the
-    frame decoder, as in ``mocogan``); frame t is that image shifted by a translation
-    that a linear layer predicts from the motion code z_M(t) (``tanh``: at most the
-    frame's size either way), resampled bilinearly with the background value -1 where
-    the image leaves the frame. The layer starts at zero (every frame the image itself),
-    so motion is learnt from the critics. Colour and shape cannot change over a video:
+    The content code is decoded once per video into an image (by the frame decoder, as
+    in ``mocogan``); frame t is that image shifted by a translation that a small network
+    predicts from the category code and the motion code z_M(t) (two layers, ``tanh``: at
+    most the frame's size either way), resampled bilinearly with the background value -1
+    where the image leaves the frame. The category chooses the motion only: were it
+    decoded into the image too, the generator could satisfy the category loss with
+    colours instead of motions (measured in ``docs/dynamics.md``). The network starts random (its last bias at zero): a generator
+    whose videos stand still from the start gets no gradient towards motion from the
+    critics and collapses (measured in ``docs/dynamics.md``). Colour and shape cannot change over a video:
     this suits objects that move as a whole (the shape-motion data), not scenes whose
     content changes.
 
@@ -164,25 +169,26 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         torch.Size([2, 3, 5, 32, 32])
     """
 
-    decodes_motion = False
+    decoded = ("content",)
 
     def __init__(self, channels: int = 3, image_size: int = 64, video_length: int = 16,
                  dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
                  ngf: int = 64, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "gru-motion",
-                 decoder: str = "dcgan-frames"):
+                 decoder: str = "dcgan-frames", motion_noise: float = 1.0):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
-                         dim_z_motion, ngf, content, category, motion, decoder)
-        self.shift = nn.Linear(dim_z_motion, 2)
-        nn.init.zeros_(self.shift.weight)
-        nn.init.zeros_(self.shift.bias)
+                         dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
+        self.shift = nn.Sequential(nn.Linear(dim_z_category + dim_z_motion, 4 * ngf), nn.LeakyReLU(0.2),
+                                   nn.Linear(4 * ngf, 2))
+        nn.init.zeros_(self.shift[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Decode latents ``b t d`` into a video ``b c t h w``; the content and category
-        parts are read from the first frame's latent."""
+        """Decode latents ``b t d`` into a video ``b c t h w``; the content is read from the
+        first frame's latent."""
         b, t, d = z.shape
-        image = self.decoder(z[:, 0, :d - self.dim_z_motion]).float()
-        shift = torch.tanh(self.shift(z[:, :, d - self.dim_z_motion:]).float())  # b t 2, (x, y) in [-1, 1]
+        image = self.decoder(z[:, 0, :self.dim_z_content]).float()
+        motion = z[:, :, d - self.dim_z_motion - self.dim_z_category:]  # category and motion
+        shift = torch.tanh(self.shift(motion).float())  # b t 2, (x, y) in [-1, 1]
         eye = torch.eye(2, device=z.device).expand(b * t, 2, 2)
         theta = torch.cat([eye, rearrange(shift, "b t xy -> (b t) xy 1")], dim=2)  # (b t) 2 3
         grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)

@@ -90,8 +90,9 @@ class OneHotCategory(nn.Module):
 class GRUMotion(nn.Module):
     """Motion codes z_M(1..T) from a learnable GRU cell driven by Gaussian noise.
 
-    h_0 ~ N(0, I); h_t = GRUCell(ε_t, h_{t-1}) with fresh ε_t ~ N(0, I); the output is
-    h_1..h_T.
+    h_0 ~ N(0, I); h_t = GRUCell(ε_t, h_{t-1}) with fresh ε_t ~ N(0, noise² I); the
+    output is h_1..h_T. ``noise`` 1 is the original; below 1 the trajectory depends more on
+    h_0 and less on each frame's draw (smoother motion); the same numbers are drawn either way.
 
     Shape:
         output: ``b t d`` with ``d = dim``.
@@ -103,9 +104,12 @@ class GRUMotion(nn.Module):
 
     prior = "learned"  # its LatentPart prior (vidgan.generators.latents)
 
-    def __init__(self, dim: int = 10):
+    def __init__(self, dim: int = 10, noise: float = 1.0):
         super().__init__()
+        if noise < 0:
+            raise ValueError(f"gru-motion noise must be at least 0, got {noise}")
         self.dim = dim
+        self.noise = noise
         self.gru = nn.GRUCell(dim, dim)
 
     def forward(self, num_videos: int, video_length: int,
@@ -114,7 +118,7 @@ class GRUMotion(nn.Module):
             raise ValueError(f"video_length must be at least 1, got {video_length}")
         device = _device(self)
         h = _randn((num_videos, self.dim), generator, device)
-        noise = _randn((video_length, num_videos, self.dim), generator, device)
+        noise = self.noise * _randn((video_length, num_videos, self.dim), generator, device)
         states = []
         for eps in noise:
             h = self.gru(eps, h)
