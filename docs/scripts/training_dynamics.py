@@ -5,8 +5,9 @@
 Reads ``RUN_DIR/metrics.jsonl`` (every step: losses ``d_*`` and ``g``, accuracies
 ``acc_<critic>_real|fake``, gradient norms ``gnorm_*``) and, when present, the
 evaluations of its checkpoints that ``python -m benchmarks.quality --curve`` writes
-(``RUN_DIR/eval/step-*/eval.json``: ACD, MCS, c2st per checkpoint). Needs the ``docs``
-extra (matplotlib).
+(``RUN_DIR/eval/step-*/eval.json``: ACD, MCS, c2st per checkpoint). Prints each logged
+value's mean over the steps after ``--from`` (the numbers the training-dynamics page
+quotes). Needs the ``docs`` extra (matplotlib).
 """
 
 from __future__ import annotations
@@ -74,14 +75,50 @@ def plot(run_dir: Path, out: Path, title: str, window: int = 25) -> Path:
     return out
 
 
+def means(run_dir: Path, after: int) -> dict[str, float]:
+    """Each logged value's mean over the steps after ``after``."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["step"] > after]
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[-1] if k not in ("step", "time")}
+
+
+def colour_spread(run_dir: Path, num_videos: int = 256) -> tuple[float, float]:
+    """Mode coverage of the content: the mean distance between two videos' shape colours
+    (0..255 scale), for the run's last checkpoint and for as many real clips."""
+    from vidgan.config import dataset_kwargs, dataset_name
+    from vidgan.data import sample_clips
+    from vidgan.generate import load_generator
+    from vidgan.registry import DATASETS, FEATURES
+
+    feature = FEATURES.build("shape-colour")
+    generator, cfg = load_generator(run_dir)
+    categories = max(getattr(generator, "dim_z_category", 0), 1)
+    with torch.no_grad():
+        fake, _ = generator.sample_videos(num_videos, generator=torch.Generator().manual_seed(0),
+                                          labels=torch.arange(num_videos) % categories)
+    data = DATASETS.build(dataset_name(cfg), **dataset_kwargs(cfg))
+    real, _ = sample_clips(data, num_videos, cfg.data.video_length, cfg.data.every_nth,
+                           torch.Generator().manual_seed(1))
+
+    def spread(videos: torch.Tensor) -> float:
+        colours = feature(videos.transpose(1, 2).flatten(0, 1)).view(num_videos, -1, 3).mean(1)
+        return torch.pdist(colours.double()).mean().item()
+
+    return spread(fake), spread(real)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--title", default=None)
     parser.add_argument("--window", type=int, default=25, help="steps in each running mean")
+    parser.add_argument("--from", dest="after", type=int, default=500, help="print means over the later steps")
     args = parser.parse_args()
     print(plot(args.run_dir, args.out, args.title or str(args.run_dir), args.window))
+    print(f"means over steps after {args.after}: "
+          + ", ".join(f"{k} {v:.3g}" for k, v in means(args.run_dir, args.after).items()))
+    print("colour spread across videos (generated, real): %.1f, %.1f" % colour_spread(args.run_dir))
 
 
 if __name__ == "__main__":
