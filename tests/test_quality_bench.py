@@ -45,5 +45,5 @@ def test_trained_variants_are_not_trained_again(tmp_path):
 
 
 def test_an_unknown_variant_is_a_one_line_error(tmp_path):
-    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, original"):
+    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, batch-norm-bce"):
         quality.main(["quikstart", "--out", str(tmp_path)])

@@ -152,13 +152,12 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     in ``mocogan``); frame t is that image shifted by a translation that a small network
     predicts from the category code and the motion code z_M(t) (two layers, ``tanh``: at
     most the frame's size either way), resampled bilinearly with the background value -1
-    where the image leaves the frame. The category chooses the motion only: were it
-    decoded into the image too, the generator could satisfy the category loss with
-    colours instead of motions (measured in ``docs/dynamics.md``). The network starts random (its last bias at zero): a generator
-    whose videos stand still from the start gets no gradient towards motion from the
-    critics and collapses (measured in ``docs/dynamics.md``). Colour and shape cannot change over a video:
-    this suits objects that move as a whole (the shape-motion data), not scenes whose
-    content changes.
+    where the image leaves the frame. Colour and shape cannot change over a video, which
+    suits objects that move as a whole (the shape-motion data), not scenes whose content
+    changes. The category chooses the motion only: decoded into the image too, it let the
+    generator satisfy the category loss with colours instead of motions. The network
+    starts random (its last bias at zero): with still videos at the start the critics'
+    gradients never started a motion and the generator collapsed (``docs/dynamics.md``).
 
     Shape:
         as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
