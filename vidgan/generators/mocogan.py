@@ -151,7 +151,7 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     The content code is decoded once per video into an image (by the frame decoder, as
     in ``mocogan``); frame t is that image shifted by a translation that a small network
     predicts from the category code and the motion code z_M(t) (two layers, ``tanh``: at
-    most the frame's size either way), resampled bilinearly with the background value -1
+    most half the frame's size either way), resampled bilinearly with the background value -1
     where the image leaves the frame. Colour and shape cannot change over a video, which
     suits objects that move as a whole (the shape-motion data), not scenes whose content
     changes. The category chooses the motion only: decoded into the image too, it let the
