@@ -41,7 +41,6 @@ from vidgan.config import load_config
 from vidgan.errors import VidganError
 from vidgan.generate import load_generator
 from vidgan.metrics.evaluate import evaluate
-from vidgan.registry import METRICS
 from vidgan.training import checkpoint
 from vidgan.training.samples import write_grid
 from vidgan.training.trainer import run
@@ -51,6 +50,7 @@ from vidgan.training.trainer import run
 ACD_RATIO = 1.5
 MCS_MIN = 0.9
 TARGETS = f"ACD ≤ {ACD_RATIO}× the real clips', MCS ≥ {MCS_MIN}"
+METRICS = ("acd", "mcs", "c2st")
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,6 @@ VARIANTS = {
 }
 
 
-def metric_names() -> list[str]:
-    return [name for name in ("acd", "mcs", "c2st") if name in METRICS]
-
-
 def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:
     """Where the MCS classifier is kept: one per data config and evaluation options, shared by
     the variants (``vidgan eval`` refuses a classifier made for other data)."""
@@ -97,7 +93,7 @@ def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:
 def evaluate_checkpoint(path: Path, out: Path, classifier: Path, num_videos: int,
                         extra: list[str]) -> dict[str, Any]:
     """``vidgan eval`` of one checkpoint into ``out``; returns its eval.json record."""
-    evaluate(path, [f"metrics=[{','.join(metric_names())}]", f"num_videos={num_videos}", f"out={out}",
+    evaluate(path, [f"metrics=[{','.join(METRICS)}]", f"num_videos={num_videos}", f"out={out}",
                     f"options.mcs.classifier={classifier}", *extra])
     return json.loads((out / "eval.json").read_text())
 
@@ -107,7 +103,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     m = record["metrics"]
     row = {"step": record["step"], "acd": m["acd"]["value"], "acd_real": m["acd"]["reference"],
            "mcs": m["mcs"]["value"], "mcs_real": m["mcs"]["classifier_accuracy"],
-           "c2st": m["c2st"]["value"] if "c2st" in m else None}
+           "c2st": m["c2st"]["value"]}
     row["meets_targets"] = row["acd"] <= ACD_RATIO * row["acd_real"] and row["mcs"] >= MCS_MIN
     return row
 
@@ -153,7 +149,7 @@ def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict
         row["train_seconds"] = round(seconds[row["step"]], 1)
         curve.append(row)
         print(f"[{name}] step {row['step']}: ACD {row['acd']:.2f} (real {row['acd_real']:.2f}), "
-              f"MCS {row['mcs']:.3f}, c2st {row['c2st']}", flush=True)
+              f"MCS {row['mcs']:.3f}, c2st {row['c2st']:.3f}", flush=True)
     samples = sorted((run_dir / "samples").glob("step-*.gif"))
     (args.out / "samples").mkdir(parents=True, exist_ok=True)
     gif = Path(shutil.copy(samples[-1], args.out / "samples" / f"{name}.gif"))
@@ -163,10 +159,6 @@ def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict
             "what": variant.what, **curve[-1], "curve": curve,
             "targets_met_at": {"step": reached["step"], "train_seconds": reached["train_seconds"]}
             if reached else None, "samples": f"samples/{gif.name}"}
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -190,13 +182,13 @@ def markdown(report: dict[str, Any]) -> str:
             "no" if len(r["curve"]) > 1 or not r["meets_targets"] else "yes")
         lines.append(f"| `{r['variant']}` | {r['what']} | {r['step']} | {r['train_seconds'] / 60:.1f} min | "
                      f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
-                     f"{_fmt(r['c2st'])} | {met} |")
+                     f"{r['c2st']:.3f} | {met} |")
     for r in report["results"]:
         if len(r["curve"]) > 1:
             lines += ["", f"`{r['variant']}` over training:", "",
                       "| step | train time | ACD | MCS | c2st |", "|---|---|---|---|---|"]
             lines += [f"| {c['step']} | {c['train_seconds'] / 60:.1f} min | {c['acd']:.2f} | {c['mcs']:.3f} | "
-                      f"{_fmt(c['c2st'])} |" for c in r["curve"]]
+                      f"{c['c2st']:.3f} |" for c in r["curve"]]
     lines += ["", "Samples (last sample GIF of each run; `samples/VARIANT.png`: one video per row, categories in turn, one frame per column):", ""]
     lines += [f"- `{r['variant']}`: ![{r['variant']}]({r['samples']})" for r in report["results"]]
     return "\n".join(lines) + "\n"
