@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from einops import rearrange, repeat
+from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 
@@ -190,9 +190,11 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         shift = torch.tanh(self.shift(motion).float())  # b t 2, (x, y) in [-1, 1]
         eye = torch.eye(2, device=z.device).expand(b * t, 2, 2)
         theta = torch.cat([eye, rearrange(shift, "b t xy -> (b t) xy 1")], dim=2)  # (b t) 2 3
-        grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)
-        moved = F.grid_sample(repeat(image + 1, "b c h w -> (b t) c h w", t=t), grid, align_corners=False)
-        return rearrange(moved - 1, "(b t) c h w -> b c t h w", b=b)  # zero padding is background -1
+        grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)  # (b t) h w 2
+        # each video's image sampled once at all its frames' points (t grids stacked along h)
+        moved = F.grid_sample(image + 1, rearrange(grid, "(b t) h w xy -> b (t h) w xy", b=b),
+                              align_corners=False)
+        return rearrange(moved - 1, "b c (t h) w -> b c t h w", t=t)  # zero padding is background -1
 
     def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
         return self(z[:, None])[:, :, 0]
