@@ -69,3 +69,23 @@ def test_sync_batchnorm_needs_cuda(tmp_path):
     cfg = load_config(["recipe=mocogan", "train.sync_batchnorm=true", f"run_dir={tmp_path}", *TINY])
     with pytest.raises(VidganError, match="needs CUDA"):
         Trainer(cfg)
+
+
+def test_a_finished_or_failed_run_leaves_the_process_group(tmp_path, monkeypatch):
+    """A process that exits with the group open can abort in gloo's destructors, so
+    `run` leaves it whether training ends or raises."""
+    import torch.distributed as dist
+    from vidgan.training import trainer as trainer_module
+
+    for env, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29517", "RANK": "0", "WORLD_SIZE": "1"}.items():
+        monkeypatch.setenv(env, value)
+
+    def fit(self, resume=False):
+        dist.init_process_group("gloo")
+        assert dist.is_initialized()
+        raise VidganError("stopped")
+
+    monkeypatch.setattr(trainer_module.Trainer, "fit", fit)
+    with pytest.raises(VidganError, match="stopped"):
+        trainer_module.run(load_config(["recipe=mocogan", *TINY, f"run_dir={tmp_path / 'run'}"]))
+    assert not dist.is_initialized()

@@ -39,6 +39,13 @@ def setup(device: torch.device) -> torch.device:
     return device
 
 
+def teardown() -> None:
+    """Leave the process group (a process that exits with it still open can abort in gloo's
+    destructors: "terminate called without an active exception")."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def rank() -> int:
     return dist.get_rank() if dist.is_initialized() else 0
 

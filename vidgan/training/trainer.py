@@ -541,6 +541,9 @@ def run(cfg: DictConfig) -> Trainer:
         cfg = OmegaConf.merge(cfg, {"run_dir": str(resume)})
     elif not cfg.run_dir:
         cfg = OmegaConf.merge(cfg, {"run_dir": default_run_dir(cfg)})
-    trainer = Trainer(cfg)
-    trainer.fit(resume=bool(resume))
+    try:
+        trainer = Trainer(cfg)
+        trainer.fit(resume=bool(resume))
+    finally:
+        distributed.teardown()
     return trainer
