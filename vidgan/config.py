@@ -90,7 +90,7 @@ class Config:
 
 # Keys of a critic section that the trainer uses; the rest go to the discriminator.
 CRITIC_KEYS: dict[str, Any] = {"name": str, "batch": int, "loss": Union[str, dict], "weight": float,
-                               "aux": List[Union[str, dict]], "augment": Union[str, dict]}
+                               "aux": List[Union[str, dict]], "augment": Union[str, dict], "projection": bool}
 DEVICES = ("auto", "cpu", "cuda")
 MODES = ("standard", "reference", "fast")
 PRECISIONS = ("fp32", "bf16", "fp16")

@@ -203,12 +203,13 @@ def test_warp_without_shift_gives_still_videos_and_starts_moving():
 
 def test_warp_translation_moves_the_image_by_whole_pixels():
     g = tiny_warp()
-    g.shift = nn.Linear(3 + 3, 2)  # a linear head: x shift of a quarter of the half-width, 2 px at 16 px
+    g.shift = nn.Linear(3, 3 * 2)  # linear heads; category 0's: x shift of a quarter of the half-width, 2 px
     with torch.no_grad():
         g.shift.weight.zero_()
         g.shift.bias.zero_()
-        g.shift.weight[0, 3] = torch.atanh(torch.tensor(0.25))
+        g.shift.weight[0, 0] = torch.atanh(torch.tensor(0.25))
     z, _ = g.sample_latents(1, 2, seeded(1))
+    z[:, :, -6:-3] = torch.tensor([1.0, 0, 0])  # category 0
     z[:, :, -3:] = torch.tensor([[0.0, 0, 0], [1.0, 0, 0]])
     video = g(z)[0]
     still, moved = video[:, 0], video[:, 1]
@@ -243,8 +244,10 @@ def test_warp_category_chooses_the_motion():
     g = tiny_warp()
     motion = g.sample_parts(1, 6, seeded(5))[0]["motion"].expand(2, -1, -1)
     category = torch.eye(3)[:2, None].expand(-1, 6, -1)  # categories 0 and 1, the same motion code
-    shifts = g.shift(torch.cat([category, motion], dim=2))
+    shifts = g.translation(torch.cat([category, motion], dim=2))
     assert not torch.allclose(shifts[0], shifts[1])
+    heads = g.shift(motion[:1])[0].view(6, 3, 2)  # each category reads its own head
+    torch.testing.assert_close(shifts, heads[:, :2].permute(1, 0, 2))
 
 
 # latent parts --------------------------------------------------------------------------------
@@ -311,3 +314,16 @@ def test_category_as_labels_or_latents_not_both():
 def test_bad_latents(latents, message):
     with pytest.raises(ValueError, match=message):
         tiny_generator().sample_videos(2, 3, latents=latents)
+
+
+def test_warp_with_sine_motion_moves_smoothly_and_motion_noise_is_gru_only(tmp_path):
+    g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, motion="sine-motion")
+    video, _ = g.sample_videos(2, 8, generator=torch.Generator().manual_seed(0))
+    assert video.shape == (2, 3, 8, 16, 16) and not torch.equal(video[:, :, 0], video[:, :, 1])
+    with pytest.raises(ValueError, match="motion_noise scales gru-motion's noise; the motion sampler 'sine-motion' has none"):
+        MoCoGANWarpGenerator(image_size=16, ngf=8, motion="sine-motion", motion_noise=0.5)
+    from vidgan.config import load_config
+    from vidgan.training.trainer import Trainer
+    with pytest.raises(VidganError, match="^generator 'mocogan-warp': motion_noise scales gru-motion's noise"):
+        Trainer(load_config(["recipe=mocogan-plus-small", "generator.motion=sine-motion", "generator.motion_noise=0.5",
+                             f"run_dir={tmp_path}", "device=cpu"]))

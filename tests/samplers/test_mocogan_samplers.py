@@ -1,4 +1,4 @@
-"""Shapes and laws of MoCoGAN's latent samplers: content, one-hot category, GRU motion."""
+"""Shapes and laws of MoCoGAN's latent samplers: content, one-hot category, GRU and sine motion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory
+import math
+
+from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory, SineMotion
 
 FAST = settings(max_examples=12, deadline=None)
 batches = st.integers(1, 5)
@@ -136,3 +138,27 @@ def test_motion_changes_over_time_and_is_learnable():
 def test_motion_needs_a_frame():
     with pytest.raises(ValueError, match="video_length must be at least 1"):
         GRUMotion(3)(2, 0)
+
+
+# sine motion -----------------------------------------------------------------------------
+def test_sine_motion_is_the_oscillators_of_its_draws():
+    motion = SineMotion(4, periods=(4.0, 16.0))
+    torch.testing.assert_close(motion.log_omega.exp(), torch.tensor([2 * math.pi / 4, 2 * math.pi / 16]))
+    z = motion(3, 7, seeded(5))
+    g = seeded(5)
+    amplitude, phase = torch.randn(3, 1, 2, generator=g), 2 * math.pi * torch.rand(3, 1, 2, generator=g)
+    angle = motion.log_omega.exp() * torch.arange(7.0)[None, :, None] + phase
+    torch.testing.assert_close(z, torch.cat([amplitude * angle.sin(), amplitude * angle.cos()], dim=2))
+    assert torch.equal(z, motion(3, 7, seeded(5))) and not torch.equal(z, motion(3, 7, seeded(6)))
+
+
+def test_sine_motion_frequencies_are_learnable():
+    motion = SineMotion(10)
+    motion(2, 6, seeded(0)).pow(3).sum().backward()
+    assert motion.log_omega.grad is not None and motion.log_omega.grad.abs().min() > 0
+
+
+@pytest.mark.parametrize("dim", [0, 1, 5])
+def test_sine_motion_needs_sine_and_cosine_pairs(dim):
+    with pytest.raises(ValueError, match=f"sine-motion needs an even dim of at least 2 .sine and cosine pairs., got {dim}"):
+        SineMotion(dim)

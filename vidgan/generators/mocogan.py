@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -48,7 +50,11 @@ class MoCoGANGenerator(nn.Module):
         self.dim_z_content, self.dim_z_category, self.dim_z_motion = dim_z_content, dim_z_category, dim_z_motion
         self.content = SAMPLERS.build(content, dim=dim_z_content)
         self.category = SAMPLERS.build(category, dim=dim_z_category)
-        self.motion = SAMPLERS.build(motion, dim=dim_z_motion, noise=motion_noise)
+        # motion_noise is gru-motion's option: other motion samplers get it only when set
+        if motion_noise != 1.0 and "noise" not in inspect.signature(SAMPLERS.get(motion)).parameters:
+            raise ValueError(f"motion_noise scales gru-motion's noise; the motion sampler {motion!r} has none")
+        self.motion = SAMPLERS.build(motion, dim=dim_z_motion,
+                                     **({} if motion_noise == 1.0 else {"noise": motion_noise}))
         dims = {"content": dim_z_content, "category": dim_z_category, "motion": dim_z_motion}
         dim_z = sum(dims[part] for part in self.decoded)
         self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels,
@@ -177,8 +183,9 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
                  decoder: str = "dcgan-frames", motion_noise: float = 1.0):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
-        self.shift = nn.Sequential(nn.Linear(dim_z_category + dim_z_motion, 4 * ngf), nn.LeakyReLU(0.2),
-                                   nn.Linear(4 * ngf, 2))
+        heads = max(dim_z_category, 1)  # one translation head per category
+        self.shift = nn.Sequential(nn.Linear(dim_z_motion, 4 * ngf), nn.LeakyReLU(0.2),
+                                   nn.Linear(4 * ngf, 2 * heads))
         nn.init.zeros_(self.shift[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -186,8 +193,7 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         first frame's latent."""
         b, t, d = z.shape
         image = self.decoder(z[:, 0, :self.dim_z_content]).float()
-        motion = z[:, :, d - self.dim_z_motion - self.dim_z_category:]  # category and motion
-        shift = torch.tanh(self.shift(motion).float())  # b t 2, (x, y) in [-1, 1]
+        shift = torch.tanh(self.translation(z[:, :, d - self.dim_z_motion - self.dim_z_category:]).float())
         eye = torch.eye(2, device=z.device).expand(b * t, 2, 2)
         theta = torch.cat([eye, rearrange(shift, "b t xy -> (b t) xy 1")], dim=2)  # (b t) 2 3
         grid = F.affine_grid(theta, [b * t, *image.shape[1:]], align_corners=False)  # (b t) h w 2
@@ -195,6 +201,19 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         moved = F.grid_sample(image + 1, rearrange(grid, "(b t) h w xy -> b (t h) w xy", b=b),
                               align_corners=False)
         return rearrange(moved - 1, "b c (t h) w -> b c t h w", t=t)  # zero padding is background -1
+
+    def translation(self, code: torch.Tensor) -> torch.Tensor:
+        """The shift before ``tanh`` from [category, motion] codes: the motion code through
+        the network, read from the head of the code's category (a one-hot code weighs the heads).
+
+        Shape:
+            code: ``b t (d_A + d_M)`` -> ``b t 2``, (x, y).
+        """
+        category, motion = code.split([self.dim_z_category, self.dim_z_motion], dim=2)
+        heads = rearrange(self.shift(motion), "b t (k xy) -> b t k xy", xy=2)
+        if self.dim_z_category == 0:
+            return heads[:, :, 0]
+        return torch.einsum("btk,btkx->btx", category.to(heads.dtype), heads)
 
     def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
         return self(z[:, None])[:, :, 0]

@@ -16,13 +16,20 @@ class InfoGANCategory:
     and to generated videos and the categories they were asked for in the generator
     step (the original's ``--use_categories`` and ``--use_infogan``).
 
+    ``weight`` scales the loss in both steps (the original: 1).
+
     Shape:
         class_logits: ``b k``; labels: ``b`` int64; output: scalar.
 
     Example:
         >>> round(InfoGANCategory()(torch.zeros(2, 4), torch.tensor([0, 3])).item(), 4)
         1.3863
+        >>> round(InfoGANCategory(weight=2)(torch.zeros(2, 4), torch.tensor([0, 3])).item(), 4)
+        2.7726
     """
 
+    def __init__(self, weight: float = 1.0):
+        self.weight = weight
+
     def __call__(self, class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(class_logits, labels)
+        return self.weight * F.cross_entropy(class_logits, labels)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from einops import repeat
 from torch import nn
@@ -124,3 +126,46 @@ class GRUMotion(nn.Module):
             h = self.gru(eps, h)
             states.append(h)
         return torch.stack(states, dim=1)
+
+
+@SAMPLERS.register("sine-motion")
+class SineMotion(nn.Module):
+    """Motion codes as sinusoids: smooth, periodic trajectories from the first step.
+
+    ``dim / 2`` oscillators with learnable angular frequencies ω_k (per frame, started
+    at periods from ``periods[0]`` to ``periods[1]`` frames, geometrically spaced); each
+    video draws an amplitude a_k ~ N(0, 1) and a phase φ_k ~ U(0, 2π) per oscillator, and
+    z_M(t) = [a_k sin(ω_k t + φ_k), a_k cos(ω_k t + φ_k)]_k. A generator maps these codes
+    to its frames (``mocogan-warp``: to a translation), so a motion is a mixture of
+    oscillations instead of the GRU's noise-driven walk, which has to learn to be smooth.
+
+    Shape:
+        output: ``b t d`` with ``d = dim`` (even).
+
+    Example:
+        >>> z = SineMotion(4)(3, 16)
+        >>> z.shape, torch.allclose(z[..., :2] ** 2 + z[..., 2:] ** 2, (z[:, :1, :2] ** 2 + z[:, :1, 2:] ** 2).expand(3, 16, 2))
+        (torch.Size([3, 16, 4]), True)
+    """
+
+    prior = "learned"  # its LatentPart prior (vidgan.generators.latents)
+
+    def __init__(self, dim: int = 10, periods: tuple[float, float] = (4.0, 32.0)):
+        super().__init__()
+        if dim < 2 or dim % 2:
+            raise ValueError(f"sine-motion needs an even dim of at least 2 (sine and cosine pairs), got {dim}")
+        self.dim = dim
+        period = torch.logspace(math.log10(periods[0]), math.log10(periods[1]), dim // 2)
+        self.log_omega = nn.Parameter(torch.log(2 * math.pi / period))
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        if video_length < 1:
+            raise ValueError(f"video_length must be at least 1, got {video_length}")
+        device = _device(self)
+        k = self.dim // 2
+        amplitude = _randn((num_videos, 1, k), generator, device)
+        phase = 2 * math.pi * torch.rand((num_videos, 1, k), generator=generator).to(device)
+        t = torch.arange(video_length, device=device, dtype=torch.float32)[None, :, None]
+        angle = self.log_omega.exp() * t + phase  # b t k
+        return torch.cat([amplitude * torch.sin(angle), amplitude * torch.cos(angle)], dim=2)

@@ -59,13 +59,21 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_generator(cfg: DictConfig) -> nn.Module:
-    return GENERATORS.build(cfg.generator.name, **C.generator_kwargs(cfg))
+    try:
+        return GENERATORS.build(cfg.generator.name, **C.generator_kwargs(cfg))
+    except ValueError as err:  # a component's check of its options
+        raise VidganError(f"generator {cfg.generator.name!r}: {err}") from None
 
 
 @dataclass
 class Critic:
     """A discriminator with its loss, auxiliary losses, batch size, weight, optimiser and the
-    augmentation applied to both its real and fake inputs (identity when none)."""
+    augmentation applied to both its real and fake inputs (identity when none).
+
+    With ``projection`` its real/fake logit is conditioned on the class (a projection
+    discriminator): the class head's logit for the clip's class is added to it, so the
+    critic judges a clip as a real one of that class (:meth:`conditioned`).
+    """
 
     name: str
     net: nn.Module
@@ -75,6 +83,14 @@ class Critic:
     weight: float
     optimizer: torch.optim.Optimizer
     augment: nn.Module
+    projection: bool = False
+
+    def conditioned(self, logits: torch.Tensor, classes: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+        """``logits`` (``b t'``) plus each clip's class logit from ``classes`` (``b k``) with
+        ``projection``, else ``logits`` as they are."""
+        if not self.projection:
+            return logits
+        return logits + classes.gather(1, labels[:, None])
 
 
 def ema_with_warm_up(decay: float) -> Callable[[list, list, torch.Tensor], None]:
@@ -117,14 +133,22 @@ def build_spec(spec: Any, section: str, registry: Registry) -> Any:
 def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = False) -> list[Critic]:
     critics = []
     for name, section in cfg.discriminators.items():
-        net = prepare(DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name)), cfg, device)
         where = f"discriminators.{name}"
+        try:
+            net = DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name))
+        except ValueError as err:  # a component's check of its options
+            raise VidganError(f"{where} ({section.name!r}): {err}") from None
+        net = prepare(net, cfg, device)
         loss = build_spec(section.get("loss", "bce"), f"{where}.loss", LOSSES)
         aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
         augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
                    if section.get("augment") else nn.Identity())
+        projection = bool(section.get("projection", False))
+        if projection and not getattr(net, "dim_categorical", 0):
+            raise VidganError(f"{where}.projection needs a discriminator with class outputs "
+                              f"(categorical-video), got {section.name!r}; remove projection or change the name")
         critics.append(Critic(name, net, loss, aux, section.get("batch", 1), float(section.get("weight", 1.0)),
-                              adam(net, cfg, fused_optim), augment))
+                              adam(net, cfg, fused_optim), augment, projection))
     return critics
 
 
@@ -302,13 +326,16 @@ class Trainer:
         for critic, (real, labels) in zip(self.critics, reals):
             with levers.autocast(lv, self.device):
                 if lv.reuse_fakes:
-                    fake = fakes[critic.name][0].detach()
+                    fake, fake_labels = fakes[critic.name]
+                    fake = fake.detach()
                 else:
                     with torch.no_grad():
-                        fake, _ = self.fake_batch(critic)
+                        fake, fake_labels = self.fake_batch(critic)
                 real, fake = critic.augment(real), critic.augment(fake)
                 real_logits, real_classes = critic.net(real)
-                fake_logits, _ = critic.net(fake)
+                fake_logits, fake_classes = critic.net(fake)
+                real_logits = critic.conditioned(real_logits, real_classes, labels)
+                fake_logits = critic.conditioned(fake_logits, fake_classes, fake_labels)
                 loss = critic.loss.discriminator(real_logits, fake_logits)
                 # how often the critic is right: a positive logit means "real" for every loss
                 losses[f"acc_{critic.name}_real"] = (real_logits.detach() > 0).float().mean()
@@ -317,6 +344,8 @@ class Trainer:
                     loss = loss + critic.loss.penalty(critic.net, real, fake)
                 for aux in critic.aux:
                     loss = loss + aux(real_classes, labels)
+                if critic.aux:  # how often its class head names the real clip's class
+                    losses[f"cls_{critic.name}_real"] = (real_classes.detach().argmax(1) == labels).float().mean()
             applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}", losses)
 
         g_loss = torch.zeros((), device=self.device)
@@ -325,9 +354,12 @@ class Trainer:
             for critic in self.critics:
                 fake, fake_labels = fakes[critic.name] if lv.reuse_fakes else self.fake_batch(critic)
                 logits, classes = critic.net(critic.augment(fake))
+                logits = critic.conditioned(logits, classes, fake_labels)
                 g_loss = g_loss + critic.weight * critic.loss.generator(logits)
                 for aux in critic.aux:
                     g_loss = g_loss + aux(classes, fake_labels)
+                if critic.aux:  # ... and the category a generated clip was asked for
+                    losses[f"cls_{critic.name}_fake"] = (classes.detach().argmax(1) == fake_labels).float().mean()
         applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g", losses)
         self.scaler.update()
         for module in (self.generator, *(c.net for c in self.critics)):
