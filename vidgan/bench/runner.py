@@ -52,7 +52,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
 from vidgan.bench import report
-from vidgan.bench.report import HEADLINE
+from vidgan.bench.report import HEADLINE, PRECOMPUTED
 from vidgan.errors import VidganError
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
@@ -391,7 +391,7 @@ def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.
             torch.backends.cudnn.benchmark = lv.cudnn_benchmark
         return trainer.train_step(reals)
 
-    return Case("iteration", device.type, recipe, f"{label}, data precomputed" if precomputed else label,
+    return Case("iteration", device.type, recipe, label + PRECOMPUTED if precomputed else label,
                 "iteration", lv.precision, step, flops_key=("iteration", *algorithm),
                 baseline=label == "reference", precomputed=precomputed, warmup=2 if lv.compile else 1,
                 levers=lv.__dict__.copy(), data_time=lambda: trainer.data_seconds,
