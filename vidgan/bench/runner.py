@@ -108,7 +108,7 @@ class Case:
     dtype: str  # the peak this case is compared with
     fn: Callable[[], Any]
     flops_key: tuple = ()  # cases with the same key do the same FLOPs; () counts nothing
-    baseline: bool = False  # the case its (group, device, name, direction) rows are compared with
+    baseline: bool = False  # the case the rows of its ``key`` are compared with
     single: bool = False  # too slow to repeat: one run, no spread
     skipped: bool = False  # not run at all; ``note`` says why
     precomputed: bool = False  # an iteration whose real batches were drawn before timing
