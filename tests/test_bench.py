@@ -5,14 +5,20 @@ check that every case ran, the derived numbers are consistent and the files are 
 """
 
 import json
+import statistics
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 from PIL import Image
+from torch.autograd import DeviceType
+from torch.utils.benchmark import Measurement
+from torch.utils.benchmark.utils.common import TaskSpec
 
 from vidgan.bench import report as bench_report
+from vidgan.bench import runner
 from vidgan.cli import main
 from vidgan.training import levers
 
@@ -50,10 +56,26 @@ def test_quick_mode_prints_the_speedup_and_writes_the_report(tmp_path, capsys):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["mode"] == "quick" and report["machine"]["torch"] == torch.__version__
     assert report["machine"]["threads"] == 1 and len(report["load_average_start"]) == 3
-    peaks = report["devices"]["cpu"]["peaks_gflops"]
+    summary = report["devices"]["cpu"]
+    peaks = summary["peaks_gflops"]
     assert peaks["fp32"] > 0 and peaks["bf16"] > 0
-    ref, fast = rows(report, "iteration", "mocogan-categorical")
-    assert (ref["config"], fast["config"]) == ("reference", "fast")
+    for dtype in ("fp32", "bf16"):  # three sizes each, timed in both rounds; the peak is the best
+        timed = [r for r in rows(report, "peak") if r["config"] == dtype]
+        assert len(timed) == 3 and all(r["runs"] >= 2 for r in timed)
+        assert peaks[dtype] == max(r["best_gflops_per_s"] for r in timed)
+        assert [r["name"] for r in timed if r["gives_peak"]] == [summary["peak_sizes"][dtype]]
+    ref, ref_alone, fast, fast_alone = rows(report, "iteration", "mocogan-categorical")
+    assert [r["config"] for r in (ref, ref_alone, fast, fast_alone)] == [
+        "reference", "reference, data precomputed", "fast", "fast, data precomputed"]
+    assert [r["precomputed"] for r in (ref, ref_alone, fast, fast_alone)] == [False, True, False, True]
+    assert ref_alone["data_median"] == fast_alone["data_median"] == 0
+    assert ref_alone["gflop"] == ref["gflop"] and fast_alone["gflop"] == fast["gflop"]
+    assert ref_alone["speedup"] == 1.0  # the precomputed rows are compared with each other
+    assert fast_alone["speedup"] == pytest.approx(
+        statistics.median(r / f for r, f in zip(ref_alone["times"], fast_alone["times"])))
+    bound = (ref["gflop"] / peaks["fp32"]) / (fast["gflop"] / peaks[fast["dtype"]])
+    assert fast["bound_speedup"] == pytest.approx(bound) and ref["bound_speedup"] == pytest.approx(1.0)
+    assert fast["bound_reached"] == pytest.approx(fast["speedup"] / bound)
     assert ref["runs"] == fast["runs"] == 2 and ref["speedup"] == 1.0
     low, high = fast["speedup_range"]  # paired per round
     assert low == pytest.approx(min(r / f for r, f in zip(ref["times"], fast["times"])))
@@ -64,7 +86,9 @@ def test_quick_mode_prints_the_speedup_and_writes_the_report(tmp_path, capsys):
     assert fast["levers"]["prefetch"] == 2 and ref["levers"]["prefetch"] == 0
     assert len(ref["data_times"]) == len(fast["data_times"]) == 2
     assert 0 < ref["data_median"] < ref["median"] and 0 <= fast["data_median"] < fast["median"]
-    assert "| time / iteration | data |" in (tmp_path / "report.md").read_text()
+    text = (tmp_path / "report.md").read_text()
+    assert "| time / iteration | data |" in text and "| reference, data precomputed |" in text
+    assert "## Roofline" in text and "| cpu | mocogan-categorical | fast, data precomputed |" in text
     assert not rows(report, "layer")
     with Image.open(tmp_path / "iterations.png") as chart:
         assert chart.width > 500 and chart.height > 60
@@ -91,18 +115,28 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
     configs = {r["config"] for r in iterations if r["name"] == "mocogan-categorical"}
     assert {"reference", "standard", "fast", "standard + reuse_fakes", "standard + skip_critic_grads",
             "standard + fused_optim", "standard + channels_last", "fast, data precomputed"} <= configs
-    fast, precomputed = (rows(report, "iteration", "mocogan-categorical")[i] for i in (1, 2))
-    assert (fast["config"], precomputed["config"]) == ("fast", "fast, data precomputed")  # adjacent
-    assert precomputed["data_median"] == 0 and precomputed["gflop"] == fast["gflop"]
+    for i, row in enumerate(iterations):  # every config, then itself with its data precomputed
+        if row["precomputed"]:
+            assert row["config"] == iterations[i - 1]["config"] + ", data precomputed"
+            assert row["data_median"] == 0 and row["gflop"] == iterations[i - 1]["gflop"]
+    assert sum(r["precomputed"] for r in iterations) == sum(not r["precomputed"] for r in iterations) - (
+        not levers.native_bf16(torch.device("cpu")))  # the skipped bf16 iteration has no twin
     if not levers.native_bf16(torch.device("cpu")):
         skipped = [r for r in iterations if r["config"] == "standard + bf16"]
         assert "no native bf16" in skipped[0]["note"] and "median" not in skipped[0]
     text = (tmp_path / "report.md").read_text()
     assert "## Conv stacks" in text and "### Targets on cpu" in text and "## Profiles" in text
     assert len(report["profiles"]) == 6  # reference and fast of three recipes
+    assert "| category | time | share |" in text
     for profile in report["profiles"]:
         table = (tmp_path / profile["file"]).read_text()
         assert "Self CPU" in table and profile["top"][0]["op"] in table
+        spent = {c["category"]: c["ms"] for c in profile["categories"]}
+        assert tuple(spent) == runner.CATEGORIES
+        assert sum(c["share"] for c in profile["categories"]) == pytest.approx(1.0)
+        for category in ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
+                         "optimiser steps", "data"):
+            assert spent[category] > 0, (profile["config"], category)
 
 
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
@@ -135,7 +169,7 @@ def cpu_results(flags, native_bf16):
              "baseline": True},
             {**iteration, "config": "fast", "dtype": precision, "levers": {"precision": precision},
              "median": 2.0, "times": [2.0, 2.0], "speedup": 1.2, "speedup_range": [1.2, 1.2], "gflop": 189.0,
-             "baseline": False}]
+             "baseline": False, "bound_speedup": 1.5, "bound_reached": 0.8}]
     machine = {"cpu": "some CPU", "cores": 2, "cpu_capability": "AVX2", "cpu_flags": flags,
                "native_bf16_cpu": native_bf16, "torch": torch.__version__, "threads": 2, "cuda": None}
     return {"machine": machine, "mode": "quick", "command": "vidgan bench --quick", "started": "start",
@@ -159,7 +193,121 @@ def cpu_results(flags, native_bf16):
 def test_cpu_sentences_follow_the_recorded_flags(flags, native, says, never):
     text = bench_report.markdown(cpu_results(flags, native))
     assert "1.20x** (target 3x" in text  # the target is missed, so what holds it back is written
+    assert f"the FLOPs bound the gain at 1.50x (the reference's GFLOP at the fp32 peak against the fast " \
+           f"mode's at the {'bf16' if native else 'fp32'} peak); the measured 1.20x falls short of it." in text
+    assert "| cpu | mocogan-categorical | fast | 189 | – | – | 1.50x | 1.20x | 80% |" in text
     for phrase in says:
         assert phrase in text
     for phrase in never + ["Xeon", "1.95", "AVX2 only", "AMX"]:
         assert phrase not in text
+
+
+def timed(group, name, config, dtype, flops, times, **kwargs):
+    """A case as the runner leaves it after timing: its FLOPs and its times (seconds per call)."""
+    case = runner.Case(group, "cpu", name, config, "matmul" if group == "peak" else "iteration", dtype,
+                       lambda: None, **kwargs)
+    case.flops = flops
+    case.measurement = Measurement(1, times, TaskSpec("fn()", "pass"))
+    return case
+
+
+def test_the_peak_is_the_best_size_at_its_best_run():
+    summary = runner.summarise([
+        timed("peak", "matmul 512×512", "fp32", "fp32", 1e9, [0.01, 0.05, 0.05]),  # best 100, median 20
+        timed("peak", "matmul 768×768", "fp32", "fp32", 2e9, [0.05, 0.05, 0.05]),  # 40
+        timed("peak", "matmul 1024×1024", "fp32", "fp32", 4e9, [0.05, 0.05, 0.06]),  # best and median 80
+        timed("peak", "matmul 512×512", "bf16", "bf16", 1e9, [1.0, 2.0]),
+    ])
+    assert summary["peaks_gflops"] == pytest.approx({"fp32": 100.0, "bf16": 1.0})
+    assert summary["peak_sizes"] == {"fp32": "matmul 512×512", "bf16": "matmul 512×512"}
+    fp32 = [r for r in summary["rows"] if r["config"] == "fp32"]
+    assert [r["gives_peak"] for r in fp32] == [True, False, False]
+    assert [r["best_gflops_per_s"] for r in fp32] == pytest.approx([100.0, 40.0, 80.0])
+    assert [r["peak_fraction"] for r in fp32] == pytest.approx([0.2, 0.4, 0.8])  # median GFLOP/s / peak
+
+
+def test_roofline_of_full_iterations():
+    """Reference: 200 GFLOP in fp32 (peak 100 GFLOP/s); fast: 100 GFLOP in bf16 (peak 400): the
+    hardware allows (200 / 100) / (100 / 400) = 8x. Measured: 4x with data, 2x without."""
+    def iteration(config, dtype, flops, times, precomputed=False):
+        return timed("iteration", bench_report.HEADLINE, config, dtype, flops, times,
+                     baseline=config.startswith("reference"), precomputed=precomputed)
+
+    summary = runner.summarise([
+        timed("peak", "matmul 1024×1024", "fp32", "fp32", 100e9, [1.0]),
+        timed("peak", "matmul 1024×1024", "bf16", "bf16", 400e9, [1.0]),
+        iteration("reference", "fp32", 200e9, [4.0, 4.0]),
+        iteration("reference, data precomputed", "fp32", 200e9, [2.0, 2.0], precomputed=True),
+        iteration("fast", "bf16", 100e9, [1.0, 1.0]),
+        iteration("fast, data precomputed", "bf16", 100e9, [1.0, 1.0], precomputed=True),
+    ])
+    ref, ref_alone, fast, fast_alone = (r for r in summary["rows"] if r["group"] == "iteration")
+    assert fast["peak_fraction"] == pytest.approx(100 / 400) and ref["peak_fraction"] == pytest.approx(0.5)
+    assert fast["bound_speedup"] == pytest.approx(8.0) and fast_alone["bound_speedup"] == pytest.approx(8.0)
+    assert ref["bound_speedup"] == pytest.approx(1.0) and ref["bound_reached"] == pytest.approx(1.0)
+    assert fast["speedup"] == pytest.approx(4.0) and fast["bound_reached"] == pytest.approx(0.5)
+    assert fast_alone["speedup"] == pytest.approx(2.0) and fast_alone["bound_reached"] == pytest.approx(0.25)
+    assert runner.roofline_bound(220e9, 116.0, 189e9, 116.0) == pytest.approx(220 / 189)
+
+    results = cpu_results([], False)
+    results["devices"]["cpu"] = summary
+    text = bench_report.markdown(results)
+    assert "| cpu | mocogan-categorical | fast | 100 | 100.0 | 25% of bf16 | 8.00x | 4.00x | 50% |" in text
+    assert "| cpu | mocogan-categorical | fast, data precomputed | 100 | 100.0 | 25% of bf16 | 8.00x | 2.00x | 25% |" \
+        in text
+    assert "Above the peak" not in text
+
+
+def test_fractions_above_the_peak_are_called_under_measured():
+    results = cpu_results([], False)
+    summary = results["devices"]["cpu"]
+    summary["peak_sizes"] = {"fp32": "matmul 1024×1024"}
+    summary["rows"][1].update(peak_fraction=1.3, gflops_per_s=150.8)
+    text = bench_report.markdown(results)
+    assert ("**Above the peak on cpu:** 1 row(s) run at more than 100% of the fp32 peak (up to 130%): this run "
+            "under-measured the fp32 peak (116.0 GFLOP/s, from matmul 1024×1024)") in text
+
+
+@pytest.mark.parametrize("names, category", [
+    (["aten::mkldnn_convolution", "aten::_convolution", "aten::convolution", "aten::conv3d"], "convolutions"),
+    (["aten::convolution_backward", "autograd::engine::evaluate_function: ConvolutionBackward0"], "convolutions"),
+    (["aten::slow_conv_transpose2d", "aten::conv_transpose2d"], "convolutions"),
+    (["aten::empty", "aten::native_batch_norm", "aten::_batch_norm_impl_index", "aten::batch_norm"],
+     "batch norm and activations"),
+    (["aten::leaky_relu_"], "batch norm and activations"),
+    (["aten::sigmoid_", "aten::gru_cell"], "motion GRU and samplers"),  # the outermost op: the GRU
+    (["aten::normal_", "aten::randn"], "motion GRU and samplers"),
+    (["aten::mul", "vidgan.latents", "aten::conv2d"], "motion GRU and samplers"),  # a scope beats op names
+    (["aten::sigmoid", "aten::binary_cross_entropy_with_logits"], "losses"),
+    (["aten::mean", "vidgan.losses"], "losses"),
+    (["aten::softplus"], "losses"),
+    (["aten::_foreach_addcdiv_", "Optimizer.step#Adam.step"], "optimiser steps"),
+    (["aten::_fused_adam_"], "optimiser steps"),
+    (["aten::zero_", "Optimizer.zero_grad#Adam.zero_grad"], "optimiser steps"),
+    (["aten::copy_", "aten::_to_copy", "aten::to", "vidgan.data"], "data"),  # the innermost scope
+    (["aten::copy_", "aten::_to_copy", "aten::to"], "layout conversions"),
+    (["aten::clone", "aten::contiguous"], "layout conversions"),
+    (["aten::stack"], "other"),
+    (["aten::lerp_"], "other"),
+])
+def test_profiler_ops_fall_into_categories(names, category):
+    assert runner.category(names) == category
+
+
+def test_breakdown_counts_backward_ops_with_their_forward_op():
+    def event(name, ms, parent=None, sequence_nr=-1, fwd_thread=None):
+        return SimpleNamespace(name=name, self_cpu_time_total=ms * 1e3, cpu_parent=parent, sequence_nr=sequence_nr,
+                               thread=1, fwd_thread=fwd_thread, device_type=DeviceType.CPU)
+
+    latents = event("vidgan.latents", 1)
+    gru = event("aten::gru_cell", 2, latents, sequence_nr=7)
+    conv = event("aten::conv3d", 4, sequence_nr=8)
+    node = event(f"{runner.BACKWARD}: SigmoidBackward0", 0.5, sequence_nr=7, fwd_thread=1)
+    conv_node = event(f"{runner.BACKWARD}: ConvolutionBackward0", 1, sequence_nr=8, fwd_thread=1)
+    unmatched = event(f"{runner.BACKWARD}: torch::autograd::AccumulateGrad", 0.25, fwd_thread=1)
+    events = [latents, gru, event("aten::sigmoid", 3, gru, sequence_nr=7), conv, node,
+              event("aten::sigmoid_backward", 5, node), conv_node, event("aten::convolution_backward", 6, conv_node),
+              unmatched, event("aten::add_", 0.75, unmatched)]
+    spent = runner.breakdown(events, "self_cpu_time_total")
+    assert spent == pytest.approx({**dict.fromkeys(runner.CATEGORIES, 0.0), "motion GRU and samplers": 11.5,
+                                   "convolutions": 11.0, "other": 1.0})

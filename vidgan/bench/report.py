@@ -2,8 +2,9 @@
 tables, a chart. Every sentence is built from the recorded numbers and machine facts.
 
 Writes ``report.json`` (every raw time plus the machine), ``report.md`` (tables with time,
-data time, speed-up vs the reference, GFLOP/s and fraction of the measured matmul peak)
-and ``iterations.png`` (a bar chart of the full iterations). The runner
+data time, speed-up vs the reference, GFLOP/s and fraction of the measured matmul peak, the
+roofline of the full iterations and where a profiled iteration's time goes) and
+``iterations.png`` (a bar chart of the full iterations). The runner
 (:mod:`vidgan.bench.runner`) imports this module, never the other way round.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
+PRECOMPUTED = ", data precomputed"  # the config suffix of an iteration timed without its data
 TARGET_SPEEDUP, AIM_SPEEDUP, TARGET_PEAK = 3.0, 4.0, 0.5
 
 
@@ -98,22 +100,30 @@ def markdown(results: dict[str, Any]) -> str:
         "full iterations the median of per-round ratios (each round runs the reference and then "
         "every config, so drifting load cancels; the range is over the rounds), for conv stacks "
         "the ratio of medians. GFLOP counts come from `torch.utils.flop_counter`; the peak is this "
-        "run's own large-matmul measurement for the row's dtype.", "",
+        "run's own matmul measurement for the row's dtype: the best GFLOP/s over three matrix sizes "
+        "and all their runs (a peak is what the machine reaches at best; slower runs are other "
+        "processes' load), timed in the same rounds as every other case.", "",
     ]
+    lines += above_peak(results)
     for device, summary in results["devices"].items():
         lines += headline(device, summary)
         lines += targets(device, summary, results)
-    lines += ["## Matmul peaks", "", "| device | dtype | size | time | GFLOP/s |", "|---|---|---|---|---|"]
+    lines += ["## Matmul peaks", "",
+              "GFLOP/s of the best run; the peak of a dtype is its best size's.", "",
+              "| device | dtype | size | time (median) | best | GFLOP/s | |", "|---|---|---|---|---|---|---|"]
     for device, summary in results["devices"].items():
         for row in summary["rows"]:
-            if row["group"] == "peak":
+            if row["group"] == "peak" and "median" in row:
                 lines.append(f"| {device} | {row['config']} | {row['name']} | {_ms(row['median'])} | "
-                             f"{_num(row, 'gflops_per_s', '.1f')} |")
+                             f"{_ms(row['best'])} | {_num(row, 'best_gflops_per_s', '.1f')} | "
+                             f"{'**peak**' if row.get('gives_peak') else ''} |")
     lines += ["", "## Full iterations", "",
               "*data*: the median time an iteration waited for its real batches, within its time: "
               "drawing them in the step, or taking them from the prefetch thread (`train.prefetch`, "
-              "whose queue is refilled before the next case runs). *data precomputed*: the batches "
-              "are drawn once before timing, so the iteration runs without its data.", "",
+              "whose queue is refilled before the next case runs). Every config is also timed as "
+              "*<config>, data precomputed*: the batches are drawn once before timing, so the "
+              "iteration runs without its data (the model's computation alone); its speed-up is "
+              "against the reference's precomputed row.", "",
               "| device | recipe | config | time / iteration | data | spread | speed-up | GFLOP | GFLOP/s "
               "| of peak |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -121,6 +131,7 @@ def markdown(results: dict[str, Any]) -> str:
         for row in summary["rows"]:
             if row["group"] == "iteration":
                 lines.append(iteration_row(device, row))
+    lines += roofline(results)
     layers = [(d, r) for d, s in results["devices"].items() for r in s["rows"] if r["group"] == "layer"]
     if layers:
         lines += ["", "## Conv stacks", "",
@@ -135,10 +146,24 @@ def markdown(results: dict[str, Any]) -> str:
                          f"{_num(row, 'gflop', '.3g')} | {_num(row, 'gflops_per_s', '.1f')} | {_pct(row)} | "
                          f"{row['note']} |")
     if results["profiles"]:
-        lines += ["", "## Profiles (one iteration each)", ""]
+        lines += ["", "## Profiles (one iteration each)", "",
+                  "Where the time goes: the profiler's self times (CPU time, device time on CUDA) by "
+                  "category. An op counts in the innermost category scope it ran in (`vidgan.data`: "
+                  "drawing or taking the real batches; `vidgan.losses`: the losses, with any gradient "
+                  "penalty; `vidgan.latents`: the latent samplers with the motion GRU; "
+                  "`Optimizer.step`/`zero_grad`: the optimiser), else by the name of the outermost op "
+                  "it ran in (convolutions; batch norm, ReLU, tanh, sigmoid; GRU and random sampling; "
+                  "loss functions; Adam; `to`, `copy_`, `contiguous`, `clone`: layout conversions); a "
+                  "backward op counts as the forward op whose autograd node it runs. Then the top ops.",
+                  ""]
         for p in results["profiles"]:
-            lines += [f"**{p['device']} {p['recipe']} {p['config']}** ([{p['file']}]({p['file']})):", "",
-                      "| op | self time | calls | share |", "|---|---|---|---|"]
+            lines += [f"**{p['device']} {p['recipe']} {p['config']}** ([{p['file']}]({p['file']})):", ""]
+            if "categories" in p:
+                lines += ["| category | time | share |", "|---|---|---|"]
+                lines += [f"| {c['category']} | {c['ms']:.1f} ms | {100 * c['share']:.0f}% |"
+                          for c in p["categories"]]
+                lines.append("")
+            lines += ["| op | self time | calls | share |", "|---|---|---|---|"]
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
             lines.append("")
@@ -146,10 +171,50 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def above_peak(results: dict[str, Any]) -> list[str]:
+    """A note for every device and dtype whose rows exceed 100% of the measured peak: that
+    peak was under-measured, so the fractions against it overstate the efficiency."""
+    out = []
+    for device, summary in results["devices"].items():
+        over: dict[str, list[float]] = {}
+        for row in summary["rows"]:
+            if row.get("peak_fraction", 0) > 1:
+                over.setdefault(row["dtype"], []).append(row["peak_fraction"])
+        for dtype, fractions in over.items():
+            size = summary.get("peak_sizes", {}).get(dtype, "its matmuls")
+            out += [f"**Above the peak on {device}:** {len(fractions)} row(s) run at more than 100% of the "
+                    f"{dtype} peak (up to {100 * max(fractions):.0f}%): this run under-measured the {dtype} "
+                    f"peak ({summary['peaks_gflops'][dtype]:.1f} GFLOP/s, from {size}), so every fraction of "
+                    f"the {dtype} peak here overstates the efficiency.", ""]
+    return out
+
+
+def roofline(results: dict[str, Any]) -> list[str]:
+    """The roofline table of the full iterations: how far each is from its dtype's peak, and
+    how much of the speed-up the hardware allows its FLOPs it reaches."""
+    rows = [(d, r) for d, s in results["devices"].items() for r in s["rows"]
+            if r["group"] == "iteration" and "bound_speedup" in r]
+    if not rows:
+        return []
+    out = ["", "## Roofline", "",
+           "Each full iteration against the machine's measured peaks: *of peak* is its GFLOP/s over "
+           "the peak of the dtype it runs in (its autocast precision); *bound* is the speed-up over "
+           "the reference that its FLOPs allow at the peaks, (reference GFLOP / fp32 peak) / (GFLOP / "
+           "its dtype's peak); *reached* is the measured speed-up over that bound (above 100%: the "
+           "reference runs further below the peak than this config).", "",
+           "| device | recipe | config | GFLOP | GFLOP/s | of peak | bound | measured | reached |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for device, row in rows:
+        out.append(f"| {device} | {row['name']} | {row['config']} | {row['gflop']:.3g} | "
+                   f"{_num(row, 'gflops_per_s', '.1f')} | {_pct(row)} | {row['bound_speedup']:.2f}x | "
+                   f"{row['speedup']:.2f}x | {100 * row['bound_reached']:.0f}% |")
+    return out
+
+
 def iteration_row(device: str, row: dict[str, Any]) -> str:
     if "median" not in row:
         return f"| {device} | {row['name']} | {row['config']} | {row['note']} | | | | | | |"
-    data = _ms(row["data_median"]) if "data_median" in row else "–"
+    data = "precomputed" if row.get("precomputed") else _ms(row["data_median"]) if "data_median" in row else "–"
     return (f"| {device} | {row['name']} | {row['config']} | {_ms(row['median'])} | {data} | {_iqr(row)} | "
             f"{_num(row, 'speedup', '.2f')}x{_range(row)} | {_num(row, 'gflop', '.3g')} | "
             f"{_num(row, 'gflops_per_s', '.1f')} | {_pct(row)} |")
@@ -161,7 +226,7 @@ def headline(device: str, summary: dict[str, Any]) -> list[str]:
            "| config | time / iteration | spread | speed-up vs reference | GFLOP | GFLOP/s |",
            "|---|---|---|---|---|---|"]
     for row in rows:
-        if row["config"] in ("reference", "fast", "standard") and "median" in row:
+        if row["config"].removesuffix(PRECOMPUTED) in ("reference", "fast", "standard") and "median" in row:
             out.append(f"| {row['config']} | {_ms(row['median'])} | {_iqr(row)} | "
                        f"{_num(row, 'speedup', '.2f')}x{_range(row)} | {_num(row, 'gflop', '.3g')} | "
                        f"{_num(row, 'gflops_per_s', '.1f')} |")
@@ -243,10 +308,10 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
         text.append(f"The video discriminator's Conv3d stack takes about {min(share, 1) * 100:.0f}% of the "
                     f"fast iteration (an iteration runs it forward+backward three times: real and fake clips "
                     f"in the video-D step, fakes in the G step), and it runs{eff}{best_text}.")
-    ref = find(summary, "iteration", HEADLINE, "reference")
-    if ref and ref.get("gflop") and fast.get("gflop"):
-        bound = ref["gflop"] / fast["gflop"]
-        text.append(f"Removing work alone bounds the gain at {bound:.2f}x at equal efficiency")
+    if "bound_speedup" in fast:
+        bound = fast["bound_speedup"]
+        text.append(f"At the measured peaks the FLOPs bound the gain at {bound:.2f}x (the reference's "
+                    f"GFLOP at the fp32 peak against the fast mode's at the {fast['dtype']} peak)")
         measured = fast.get("speedup", 0)
         if measured > 1.05 * bound:
             text[-1] += ("; the measured speed-up goes beyond that, so it does not come from FLOPs alone "

@@ -9,15 +9,19 @@ interquartile range.
 
 Cases:
 
-- ``peak``: large square matmuls per dtype, the machine's measured peak that achieved
-  GFLOP/s are compared with;
+- ``peak``: square matmuls per dtype at three sizes (up to the largest that the time budget
+  allows); the peak of a dtype is the best GFLOP/s over its sizes and their runs, the
+  machine's measured peak that achieved GFLOP/s are compared with;
 - ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
   forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
 - ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
-  recipe, in ``train.mode=reference`` and with the levers, each with the time it waited
-  for its real batches; its real batches come as in training (drawn in the step, or from
-  the prefetch thread, which refills its queue before the next case runs), and the
-  headline's ``fast, data precomputed`` case times the fast iteration without them.
+  recipe, in ``train.mode=reference`` and with the levers, each timed twice: with its
+  real batches as in training (drawn in the step, or from the prefetch thread, which
+  refills its queue before the next case runs), recording the time it waited for them,
+  and as ``<config>, data precomputed``, the batches drawn once before timing (the
+  iteration without its data).
+
+All cases of a device, peaks included, are timed in the same interleaved rounds.
 
 Shape:
     layer inputs: latents ``b d`` (generator), frames ``b c h w`` (image D), clips
@@ -48,7 +52,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
 from vidgan.bench import report
-from vidgan.bench.report import HEADLINE
+from vidgan.bench.report import HEADLINE, PRECOMPUTED
 from vidgan.errors import VidganError
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
@@ -104,9 +108,10 @@ class Case:
     dtype: str  # the peak this case is compared with
     fn: Callable[[], Any]
     flops_key: tuple = ()  # cases with the same key do the same FLOPs; () counts nothing
-    baseline: bool = False  # the case its (group, device, name, direction) rows are compared with
+    baseline: bool = False  # the case the rows of its ``key`` are compared with
     single: bool = False  # too slow to repeat: one run, no spread
     skipped: bool = False  # not run at all; ``note`` says why
+    precomputed: bool = False  # an iteration whose real batches were drawn before timing
     warmup: int = 1
     note: str = ""
     levers: dict[str, Any] = field(default_factory=dict)
@@ -118,8 +123,8 @@ class Case:
     data_times: list[float] = field(default_factory=list)
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return self.group, self.device, self.name, self.direction
+    def key(self) -> tuple[str, str, str, str, bool]:
+        return self.group, self.device, self.name, self.direction, self.precomputed
 
 
 # timing ------------------------------------------------------------------------------
@@ -190,16 +195,22 @@ def matmul_size(device: torch.device, dtype: torch.dtype, limit: int, budget: fl
         n *= 2
 
 
+def peak_sizes(n: int) -> tuple[int, ...]:
+    """The matmul sizes timed for a peak: ``n/2``, ``3n/4`` and ``n``, none slower than the
+    size the time budget chose."""
+    return n // 2, 3 * n // 4, n
+
+
 def peak_cases(device: torch.device) -> list[Case]:
     dtypes = ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
     limit = 8192 if device.type == "cuda" else 2048
     cases = []
     for name in dtypes:
-        n = matmul_size(device, DTYPES[name], limit)
-        a = torch.randn(n, n, device=device, dtype=DTYPES[name])
-        b = torch.randn(n, n, device=device, dtype=DTYPES[name])
-        cases.append(Case("peak", device.type, f"matmul {n}×{n}", name, "matmul", name,
-                          lambda a=a, b=b: a @ b, flops_key=("matmul", name, n)))
+        for n in peak_sizes(matmul_size(device, DTYPES[name], limit)):
+            a = torch.randn(n, n, device=device, dtype=DTYPES[name])
+            b = torch.randn(n, n, device=device, dtype=DTYPES[name])
+            cases.append(Case("peak", device.type, f"matmul {n}×{n}", name, "matmul", name,
+                              lambda a=a, b=b: a @ b, flops_key=("matmul", name, n)))
     return cases
 
 
@@ -365,7 +376,8 @@ def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.
                    options: Options, stack: contextlib.ExitStack, precomputed: bool = False) -> Case:
     """One full iteration of ``recipe``: its real batches as the training loop gets them
     (prefetched in a thread while ``stack`` is open, when the config says so), or
-    ``precomputed`` once before timing (the iteration without its data)."""
+    ``precomputed`` once before timing (the iteration without its data, labelled
+    ``<label>, data precomputed`` and compared with the reference's precomputed case)."""
     from vidgan.training.trainer import Trainer
 
     trainer = Trainer(recipe_config(recipe, device, [*options.overrides, *overrides]))
@@ -379,23 +391,21 @@ def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.
             torch.backends.cudnn.benchmark = lv.cudnn_benchmark
         return trainer.train_step(reals)
 
-    return Case("iteration", device.type, recipe, label, "iteration", lv.precision, step,
-                flops_key=("iteration", *algorithm), baseline=label == "reference",
-                warmup=2 if lv.compile else 1, levers=lv.__dict__.copy(),
-                note="real batches drawn once, before timing" if precomputed else "",
-                data_time=lambda: trainer.data_seconds, settle=prefetcher.wait_full if prefetcher else None)
+    return Case("iteration", device.type, recipe, label + PRECOMPUTED if precomputed else label,
+                "iteration", lv.precision, step, flops_key=("iteration", *algorithm),
+                baseline=label == "reference", precomputed=precomputed, warmup=2 if lv.compile else 1,
+                levers=lv.__dict__.copy(), data_time=lambda: trainer.data_seconds,
+                settle=prefetcher.wait_full if prefetcher else None)
 
 
 def iteration_cases(device: torch.device, options: Options, stack: contextlib.ExitStack) -> list[Case]:
-    """Every recipe's iterations; in the full mode also the headline's fast iteration with its
-    real batches precomputed. Prefetch threads run until ``stack`` closes."""
+    """Every recipe's iterations, each with its data and then with its real batches
+    precomputed. Prefetch threads run until ``stack`` closes."""
     cases = []
     for recipe in (HEADLINE,) if options.quick else RECIPES:
         for label, overrides in iteration_configs(recipe, device, options):
-            cases.append(iteration_case(recipe, label, overrides, device, options, stack))
-            if label == "fast" and recipe == HEADLINE and not options.quick:
-                cases.append(iteration_case(recipe, "fast, data precomputed", overrides, device, options,
-                                            stack, precomputed=True))
+            cases += [iteration_case(recipe, label, overrides, device, options, stack, precomputed)
+                      for precomputed in (False, True)]
         if recipe == HEADLINE and device.type == "cpu" and not options.quick \
                 and not levers.native_bf16(device):
             cases.append(Case("iteration", device.type, recipe, "standard + bf16", "iteration", "bf16",
@@ -405,19 +415,50 @@ def iteration_cases(device: torch.device, options: Options, stack: contextlib.Ex
     return cases
 
 
+def peaks_of(cases: list[Case]) -> tuple[dict[str, float], dict[str, str]]:
+    """Per dtype the peak GFLOP/s, the best over its matmul sizes of FLOPs / the best time
+    (a peak is what the machine reaches at best: slower runs are load from other processes),
+    and the size that gave it."""
+    peaks: dict[str, float] = {}
+    sizes: dict[str, str] = {}
+    for c in cases:
+        if c.group == "peak" and c.flops and c.measurement:
+            gflops = c.flops / min(c.measurement.times) / 1e9
+            if gflops > peaks.get(c.dtype, 0.0):
+                peaks[c.dtype], sizes[c.dtype] = gflops, c.name
+    return peaks, sizes
+
+
+def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: float) -> float:
+    """The speed-up the hardware allows over the baseline: the baseline's FLOPs at its dtype's
+    peak against this case's FLOPs at its own dtype's peak (both as fast as the machine goes).
+
+    Example:
+        >>> roofline_bound(220e9, 100e9, 110e9, 400e9)  # half the work at four times the peak
+        8.0
+    """
+    return (base_flops / base_peak) / (flops / peak)
+
+
 def summarise(cases: list[Case]) -> dict[str, Any]:
-    """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype."""
-    peaks = {c.dtype: c.flops / c.measurement.median / 1e9 for c in cases
-             if c.group == "peak" and c.flops and c.measurement}
-    baselines = {c.key: c.measurement for c in cases if c.baseline and c.measurement}
+    """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the matmul
+    size that gave each. Full iterations also get the roofline: ``bound_speedup`` (see
+    :func:`roofline_bound`) and ``bound_reached``, the measured speed-up over that bound."""
+    peaks, peak_sizes = peaks_of(cases)
+    baselines = {c.key: c for c in cases if c.baseline and c.measurement}
     rows = []
     for c in cases:
         row: dict[str, Any] = {"group": c.group, "name": c.name, "config": c.config,
                                "direction": c.direction, "dtype": c.dtype, "levers": c.levers,
                                "note": c.note, "warmup_s": round(c.warmup_s, 3), "baseline": c.baseline}
+        if c.group == "iteration":
+            row["precomputed"] = c.precomputed
         m = c.measurement
         if m is not None:
             row.update(times=list(m.times), median=m.median, iqr=m.iqr, runs=len(m.times))
+            if c.group == "peak" and c.flops:
+                row.update(best=min(m.times), best_gflops_per_s=c.flops / min(m.times) / 1e9,
+                           gives_peak=peak_sizes.get(c.dtype) == c.name)
         if c.data_times:
             row.update(data_times=c.data_times, data_median=statistics.median(c.data_times))
         if c.flops:
@@ -428,21 +469,92 @@ def summarise(cases: list[Case]) -> dict[str, Any]:
                     row["peak_fraction"] = row["gflops_per_s"] / peaks[c.dtype]
         base = baselines.get(c.key)
         if m is not None and base is not None:
-            if c.group == "iteration" and len(base.times) == len(m.times):
+            b = base.measurement
+            if c.group == "iteration" and len(b.times) == len(m.times):
                 # paired: round r's reference run against round r's run of this config, which
                 # ran next to it; load that drifts between rounds cancels out
-                ratios = sorted(b / t for b, t in zip(base.times, m.times))
+                ratios = sorted(r / t for r, t in zip(b.times, m.times))
                 row["speedup"] = statistics.median(ratios)
                 row["speedup_range"] = [ratios[0], ratios[-1]]
             else:
-                row["speedup"] = base.median / m.median
+                row["speedup"] = b.median / m.median
+            if c.group == "iteration" and c.flops and base.flops and {c.dtype, base.dtype} <= peaks.keys():
+                row["bound_speedup"] = roofline_bound(base.flops, peaks[base.dtype], c.flops, peaks[c.dtype])
+                row["bound_reached"] = row["speedup"] / row["bound_speedup"]
         rows.append(row)
-    return {"peaks_gflops": peaks, "rows": rows}
+    return {"peaks_gflops": peaks, "peak_sizes": peak_sizes, "rows": rows}
 
 
 # kineto, the profiler's C++ library, prints these to stderr itself: its start and stop, and on a
 # torch built with CUDA but run without a GPU, the failed device query
 KINETO_CHATTER = re.compile(r"^USDT:.*\] profiler_(start|stop)$|^ERROR:.*\] gpuGetDeviceCount failed")
+
+
+# where an iteration's time goes ----------------------------------------------------------
+CATEGORIES = ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
+              "optimiser steps", "data", "layout conversions", "other")
+# record_function scopes (of the trainer, the generator and torch.optim): the innermost one wins
+SCOPES = (("vidgan.data", "data"), ("vidgan.losses", "losses"), ("vidgan.latents", "motion GRU and samplers"),
+          ("Optimizer.", "optimiser steps"))
+# op names (lower case, without namespace and underscores) outside any scope: the outermost op
+# that matches wins, the one the code called (aten::gru_cell, not the sigmoid inside it)
+OPS = ((re.compile(r"conv(olution|transpose|\d)"), "convolutions"),
+       (re.compile(r"crossentropy|softplus|nllloss|hinge|mseloss"), "losses"),
+       (re.compile(r"batchnorm|relu|tanh|sigmoid"), "batch norm and activations"),
+       (re.compile(r"gru|rnn|rand|normal"), "motion GRU and samplers"),
+       (re.compile(r"adam|addcdiv"), "optimiser steps"),
+       (re.compile(r"^(to|tocopy|copy|contiguous|clone)$|reorder"), "layout conversions"))
+BACKWARD = "autograd::engine::evaluate_function"  # the profiler's event of one autograd node
+
+
+def category(names: list[str]) -> str:
+    """The category (one of ``CATEGORIES``) of an op, from its name and the names of the ops
+    and ``record_function`` scopes it ran in, innermost first.
+
+    Example:
+        >>> category(["aten::addmm", "aten::linear", "aten::gru_cell", "vidgan.latents"])
+        'motion GRU and samplers'
+        >>> category(["aten::mkldnn_convolution", "aten::_convolution", "aten::convolution", "aten::conv3d"])
+        'convolutions'
+    """
+    for name in names:
+        for prefix, found in SCOPES:
+            if name.startswith(prefix):
+                return found
+    for name in reversed(names):
+        op = name.rsplit("::", 1)[-1].replace("_", "").lower()
+        for pattern, found in OPS:
+            if pattern.search(op):
+                return found
+    return "other"
+
+
+def breakdown(events: list, attr: str) -> dict[str, float]:
+    """Milliseconds per category of the self times ``attr`` (``self_cpu_time_total``, or
+    ``self_device_time_total`` on CUDA) of a profile's CPU-side events (``prof.events()``).
+
+    A backward op counts where the forward op that made its autograd node does, matched by
+    sequence number and thread as the profiler itself matches them (the last forward op with
+    that number made the node): the motion GRU's backward counts as the motion GRU.
+    """
+    from torch.autograd import DeviceType
+
+    def callers(event: Any) -> list[Any]:  # the event and the ops and scopes it ran in, innermost first
+        out = []
+        while event is not None:
+            out.append(event)
+            event = event.cpu_parent
+        return out
+
+    chains = [callers(e) for e in events if e.device_type == DeviceType.CPU]
+    nodes = [next((c for c in chain if c.name.startswith(BACKWARD)), None) for chain in chains]
+    forward = {(chain[0].sequence_nr, chain[0].thread): chain for chain, node in zip(chains, nodes)
+               if node is None and chain[0].sequence_nr >= 0}
+    totals = dict.fromkeys(CATEGORIES, 0.0)
+    for chain, node in zip(chains, nodes):
+        made_by = forward.get((node.sequence_nr, node.fwd_thread), []) if node is not None else []
+        totals[category([e.name for e in chain + made_by])] += getattr(chain[0], attr) / 1e3
+    return totals
 
 
 @contextlib.contextmanager
@@ -467,7 +579,8 @@ def kineto_quiet() -> Iterator[None]:
 
 
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
-    """One profiled iteration of each recipe's reference and fast case; tables to files."""
+    """One profiled iteration of each recipe's reference and fast case: the top ops and the
+    time per category (:func:`breakdown`); the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -482,15 +595,18 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
             with profile(activities=activities) as prof:
                 case.fn()
             events = prof.key_averages()
+            categories = breakdown(prof.events(), attr)
         if case.settle:
             case.settle()
         name = f"profile-{device.type}-{case.name}-{case.config}.txt"
         (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
         total = sum(getattr(e, attr) for e in events) or 1.0
+        spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
-                               "share": getattr(e, attr) / total} for e in top]})
+                               "share": getattr(e, attr) / total} for e in top],
+                      "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
     return found
 
 
@@ -560,24 +676,17 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     for device in devices(options.device):
         name = device.type
         torch.manual_seed(0)
-        log(f"{name}: peaks")
-        peaks = peak_cases(device)
-        measure(peaks, 1, options.min_time, log)
-        cases = peaks
+        log(f"{name}: peaks, {'' if options.quick else 'layers, '}full iterations")
+        cases = peak_cases(device)
         if not options.quick:
-            log(f"{name}: layers")
             configs = {r: recipe_config(r, device, list(options.overrides)) for r in RECIPES}
-            layers = layer_cases(configs, device, options)
-            measure(layers, options.rounds, options.min_time, log)
-            cases = cases + layers
-        log(f"{name}: full iterations")
+            cases += layer_cases(configs, device, options)
         with contextlib.ExitStack() as prefetch_threads:
-            iterations = iteration_cases(device, options, prefetch_threads)
-            timed = [c for c in iterations if not c.skipped]
+            cases += iteration_cases(device, options, prefetch_threads)
+            timed = [c for c in cases if not c.skipped]
             measure(timed, 2 if options.quick else options.rounds, options.min_time, log)
             if not options.quick:
                 profiles += profile_iterations(timed, device, options.out)
-        cases = cases + iterations
         results["devices"][name] = summarise(cases)
     results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["load_average_end"] = load()
