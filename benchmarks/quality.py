@@ -14,8 +14,9 @@ arguments override every variant's config (``train.steps=3000``, ``device=cuda``
 
 Writes ``DIR/report.md`` and ``DIR/report.json`` (default ``benchmarks/quality``) and
 ``DIR/samples/VARIANT.gif|png``; the runs go to ``--runs`` (default ``runs/quality``).
-A variant whose run folder has checkpoints is not trained again: delete the folder (or
-pass ``--fresh``) to retrain.
+A variant whose run folder has checkpoints is not trained again, and a checkpoint with an
+evaluation is not evaluated again (the curve shows every evaluated checkpoint): delete the
+folder (or pass ``--fresh``) to redo both.
 
 Example:
     python -m benchmarks.quality quickstart original --curve
@@ -63,23 +64,26 @@ class Variant:
 
 
 QUICKSTART = "mocogan-plus-small"
-BATCH_NORM_BCE = ("discriminators.image.norm=batch", "discriminators.video.norm=batch",
-                  "discriminators.image.loss=bce", "discriminators.video.loss=bce")
+# the quick start, and the quick start without one of its changes each
 VARIANTS = {
     "quickstart": Variant(QUICKSTART, (), "the README's main job"),
-    "batch-norm-bce": Variant(QUICKSTART, BATCH_NORM_BCE,
-                              "the original's critics: batch norm instead of spectral norm, BCE instead of hinge"),
     "original": Variant(QUICKSTART, (
-        *BATCH_NORM_BCE, "generator.name=mocogan", "discriminators.video.batch=4", "train.ema_decay=0"),
-        "the original's generator and critics at these sizes: every frame decoded, 4 clips per step, no EMA"),
-    "frame-decoder": Variant(QUICKSTART, (*BATCH_NORM_BCE, "generator.name=mocogan"),
-                             "`batch-norm-bce` with the original's generator (every frame decoded)"),
-    "video-batch-4": Variant(QUICKSTART, (*BATCH_NORM_BCE, "discriminators.video.batch=4"),
-                             "`batch-norm-bce` with 4 clips per step instead of 8"),
-    "no-ema": Variant(QUICKSTART, (*BATCH_NORM_BCE, "train.ema_decay=0"),
-                      "`batch-norm-bce`, samples from the trained generator, not its EMA"),
-    "motion-noise-0.1": Variant(QUICKSTART, (*BATCH_NORM_BCE, "generator.motion_noise=0.1"),
-                                "`batch-norm-bce` with the motion GRU's per-frame noise scaled by 0.1"),
+        "generator.name=mocogan", "generator.motion=gru-motion", "discriminators.video.projection=false",
+        "discriminators.video.batch=4", "train.ema_decay=0"),
+        "the original's generator and critics at these sizes: every frame decoded, GRU motion, "
+        "4 clips per step, no EMA"),
+    "gru-motion": Variant(QUICKSTART, ("generator.motion=gru-motion",),
+                          "motion codes from the original's noise-driven GRU instead of oscillators"),
+    "no-projection": Variant(QUICKSTART, ("discriminators.video.projection=false",),
+                             "the video critic classifies clips but its real/fake logit ignores the class"),
+    "spectral-hinge": Variant(QUICKSTART, (
+        "discriminators.image.norm=spectral", "discriminators.video.norm=spectral",
+        "discriminators.image.loss=hinge", "discriminators.video.loss=hinge"),
+        "spectral norm instead of batch norm and the hinge loss instead of BCE in both critics"),
+    "frame-decoder": Variant(QUICKSTART, ("generator.name=mocogan",),
+                             "the original's generator (every frame decoded from all codes) with oscillator motion"),
+    "video-batch-4": Variant(QUICKSTART, ("discriminators.video.batch=4",), "4 clips per step instead of 8"),
+    "no-ema": Variant(QUICKSTART, ("train.ema_decay=0",), "samples from the trained generator, not its EMA"),
 }
 
 
@@ -143,9 +147,16 @@ def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict
     classifier = classifier_file(args.runs, cfg, args.eval_overrides)
     checkpoints = checkpoint.list_checkpoints(run_dir)
     curve = []
-    for path in checkpoints if args.curve else checkpoints[-1:]:
-        row = summary(evaluate_checkpoint(path, run_dir / "eval" / path.stem, classifier, args.num_videos,
-                                          args.eval_overrides))
+    for path in checkpoints:
+        out = run_dir / "eval" / path.stem
+        done = out / "eval.json"
+        if done.exists():  # evaluated before (by an earlier --curve run, say): on the curve
+            record = json.loads(done.read_text())
+        elif args.curve or path == checkpoints[-1]:
+            record = evaluate_checkpoint(path, out, classifier, args.num_videos, args.eval_overrides)
+        else:
+            continue
+        row = summary(record)
         row["train_seconds"] = round(seconds[row["step"]], 1)
         curve.append(row)
         print(f"[{name}] step {row['step']}: ACD {row['acd']:.2f} (real {row['acd_real']:.2f}), "
@@ -168,8 +179,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Quality benchmark", "",
         f"`{report['command']}`", "",
-        f"Machine: {m['cpu']} ({m['cores']} cores, {bf16}), torch {m['torch']}, {m['threads']} threads"
+        f"Machine: {m['cpu']} ({m['cores']} cores, {bf16}), torch {m['torch']}, "
+        f"{m['threads']} thread{'s' * (m['threads'] != 1)}"
         + (f", {m['cuda']}" if m.get("cuda") else "") + f"; {report['date']}.", "",
+        *([report["note"], ""] if report.get("note") else []),
         f"Targets: {TARGETS}. Each row: {report['num_videos']} generated videos and as many real clips "
         "(`vidgan eval`); ACD on the 0..255 colour scale (lower is better), MCS and c2st accuracies "
         "(c2st 0.5: real and generated cannot be told apart).", "",
@@ -202,6 +215,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--num-videos", type=int, default=256)
     parser.add_argument("--curve", action="store_true", help="evaluate every checkpoint, not only the last")
     parser.add_argument("--fresh", action="store_true", help="retrain variants whose run folder exists")
+    parser.add_argument("--note", default="", help="a line for the report, e.g. how the runs shared the machine")
     args = parser.parse_args(argv)
     args.overrides = [item for item in args.items if "=" in item and not item.startswith("eval.")]
     args.eval_overrides = [item[len("eval."):] for item in args.items if item.startswith("eval.")]
@@ -209,9 +223,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
         raise VidganError(f"unknown variant {unknown[0]!r}; the variants are {', '.join(VARIANTS)}")
-    command = " ".join(["python -m benchmarks.quality", *(sys.argv[1:] if argv is None else argv)])
+    given = sys.argv[1:] if argv is None else argv
+    note_at = [i for i, a in enumerate(given) if a == "--note"]  # the note is printed on its own
+    given = [a for i, a in enumerate(given) if not any(i in (n, n + 1) for n in note_at)]
+    command = " ".join(["python -m benchmarks.quality", *given])
     report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-              "num_videos": args.num_videos, "targets": TARGETS,
+              "num_videos": args.num_videos, "targets": TARGETS, "note": args.note,
               "results": [bench_variant(name, VARIANTS[name], args) for name in names]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

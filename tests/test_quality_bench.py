@@ -34,16 +34,19 @@ def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
     assert len(list(runs.glob("mcs-classifier-*.pt"))) == 1
 
 
-def test_trained_variants_are_not_trained_again(tmp_path):
+def test_trained_variants_are_not_trained_or_evaluated_again(tmp_path):
     args = ["original", *TINY_BENCH, "train.steps=1", "--num-videos", "4", "--out", str(tmp_path / "r"),
             "--runs", str(tmp_path / "runs")]
     first = quality.main(args)
-    stamp = (tmp_path / "runs" / "original" / "metrics.jsonl").read_text()
-    second = quality.main(args)
-    assert (tmp_path / "runs" / "original" / "metrics.jsonl").read_text() == stamp
+    run = tmp_path / "runs" / "original"
+    stamp, evaluated = (run / "metrics.jsonl").read_text(), (run / "eval" / "step-0000001" / "eval.json").stat()
+    second = quality.main([*args, "--note", "two runs at a time"])
+    assert (run / "metrics.jsonl").read_text() == stamp
+    assert (run / "eval" / "step-0000001" / "eval.json").stat().st_mtime_ns == evaluated.st_mtime_ns
     assert second["results"][0]["acd"] == first["results"][0]["acd"]
+    assert "\ntwo runs at a time\n" in (tmp_path / "r" / "report.md").read_text()
 
 
 def test_an_unknown_variant_is_a_one_line_error(tmp_path):
-    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, batch-norm-bce"):
+    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, original, gru-motion, no-projection, spectral-hinge"):
         quality.main(["quikstart", "--out", str(tmp_path)])

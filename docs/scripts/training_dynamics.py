@@ -34,7 +34,7 @@ def plot(run_dir: Path, out: Path, title: str, window: int = 25) -> Path:
     steps = [r["step"] for r in rows]
     panels = {
         "losses (log scale)": [k for k in rows[-1] if k == "g" or k.startswith("d_")],
-        "critic accuracy on real and fake": [k for k in rows[-1] if k.startswith("acc_")],
+        "critic accuracy on real and fake, class head accuracy": [k for k in rows[-1] if k.startswith(("acc_", "cls_"))],
         "gradient norm (log scale)": [k for k in rows[-1] if k.startswith("gnorm_")],
     }
     evals = sorted((json.loads(p.read_text()) for p in run_dir.glob("eval/step-*/eval.json")),

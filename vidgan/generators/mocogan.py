@@ -159,9 +159,11 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
 
     The content code is decoded once per video into an image (by the frame decoder, as
     in ``mocogan``); frame t is that image shifted by a translation that a small network
-    predicts from the category code and the motion code z_M(t) (two layers, ``tanh``: at
-    most half the frame's size either way), resampled bilinearly with the background value -1
-    where the image leaves the frame. Colour and shape cannot change over a video, which
+    predicts from the motion code z_M(t) (two layers, ``tanh``: at most half the frame's
+    size either way), with one output head per category: the category code picks the
+    head, so each category maps the same motion codes to a motion of its own (read from
+    one shared output, the category had to learn to steer it and mostly did not). The
+    image is resampled bilinearly with the background value -1 where it leaves the frame. Colour and shape cannot change over a video, which
     suits objects that move as a whole (the shape-motion data), not scenes whose content
     changes. The category chooses the motion only: decoded into the image too, it let the
     generator satisfy the category loss with colours instead of motions. The network
