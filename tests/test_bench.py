@@ -311,3 +311,10 @@ def test_breakdown_counts_backward_ops_with_their_forward_op():
     spent = runner.breakdown(events, "self_cpu_time_total")
     assert spent == pytest.approx({**dict.fromkeys(runner.CATEGORIES, 0.0), "motion GRU and samplers": 11.5,
                                    "convolutions": 11.0, "other": 1.0})
+
+
+def test_the_fast_iteration_is_judged_against_the_peak_of_its_dtype():
+    from vidgan.bench.report import peak_verdict
+    assert peak_verdict({"peak_fraction": 0.47, "dtype": "bf16"}) == "47% of the bf16 peak (target 75%: NOT met)"
+    assert peak_verdict({"peak_fraction": 0.86, "dtype": "fp32"}) == "86% of the fp32 peak (target 85%: met)"
+    assert peak_verdict({"dtype": "bf16"}) == "share of peak unknown (no matmul peak for its dtype)"

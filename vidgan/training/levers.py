@@ -75,7 +75,7 @@ def fast_levers(device: torch.device) -> Levers:
     fused Adam (each removes work), and draw the real batches two steps ahead in a thread
     (takes the data off the step's critical path). On a CPU with native bf16: bf16
     autocast and channels_last. On an AVX2-only CPU bf16 is far slower than fp32 and
-    channels_last does not help Conv3d (see benchmarks/README.md), so both stay off;
+    channels_last did not help the Conv3d stack (benchmarks/README.md), so both stay off;
     ``torch.compile`` gives no measurable gain on CPU for minutes of compilation and stays
     off. On CUDA: bf16 (fp16 where bf16 is not supported), channels_last and
     cudnn.benchmark.
