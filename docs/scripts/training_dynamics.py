@@ -3,7 +3,8 @@
     python docs/scripts/training_dynamics.py RUN_DIR OUT.png [--title TEXT] [--window 25]
 
 Reads ``RUN_DIR/metrics.jsonl`` (every step: losses ``d_*`` and ``g``, accuracies
-``acc_<critic>_real|fake``, gradient norms ``gnorm_*``) and, when present, the
+``acc_<critic>_real|fake``, class-head accuracies ``cls_<critic>_real|fake``, gradient norms
+``gnorm_*``) and, when present, the
 evaluations of its checkpoints that ``python -m benchmarks.quality --curve`` writes
 (``RUN_DIR/eval/step-*/eval.json``: ACD, MCS, c2st per checkpoint). Prints each logged
 value's mean over the steps after ``--from`` (the numbers the training-dynamics page
@@ -34,7 +35,8 @@ def plot(run_dir: Path, out: Path, title: str, window: int = 25) -> Path:
     steps = [r["step"] for r in rows]
     panels = {
         "losses (log scale)": [k for k in rows[-1] if k == "g" or k.startswith("d_")],
-        "critic accuracy on real and fake, class head accuracy": [k for k in rows[-1] if k.startswith(("acc_", "cls_"))],
+        "critic accuracy on real and fake, class head accuracy":
+            [k for k in rows[-1] if k.startswith(("acc_", "cls_"))],
         "gradient norm (log scale)": [k for k in rows[-1] if k.startswith("gnorm_")],
     }
     evals = sorted((json.loads(p.read_text()) for p in run_dir.glob("eval/step-*/eval.json")),

@@ -320,7 +320,7 @@ def test_warp_with_sine_motion_moves_smoothly_and_motion_noise_is_gru_only(tmp_p
     g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, motion="sine-motion")
     video, _ = g.sample_videos(2, 8, generator=torch.Generator().manual_seed(0))
     assert video.shape == (2, 3, 8, 16, 16) and not torch.equal(video[:, :, 0], video[:, :, 1])
-    with pytest.raises(ValueError, match="motion_noise scales gru-motion's noise; the motion sampler 'sine-motion' has none"):
+    with pytest.raises(ValueError, match="motion_noise scales gru-motion's noise; the motion sampler 'sine-motion' has"):
         MoCoGANWarpGenerator(image_size=16, ngf=8, motion="sine-motion", motion_noise=0.5)
     from vidgan.config import load_config
     from vidgan.training.trainer import Trainer

@@ -160,5 +160,6 @@ def test_sine_motion_frequencies_are_learnable():
 
 @pytest.mark.parametrize("dim", [0, 1, 5])
 def test_sine_motion_needs_sine_and_cosine_pairs(dim):
-    with pytest.raises(ValueError, match=f"sine-motion needs an even dim of at least 2 .sine and cosine pairs., got {dim}"):
+    message = f"sine-motion needs an even dim of at least 2 .sine and cosine pairs., got {dim}$"
+    with pytest.raises(ValueError, match=message):
         SineMotion(dim)

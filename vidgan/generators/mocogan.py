@@ -163,9 +163,9 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     size either way), with one output head per category: the category code picks the
     head, so each category maps the same motion codes to a motion of its own (read from
     one shared output, the category had to learn to steer it and mostly did not). The
-    image is resampled bilinearly with the background value -1 where it leaves the frame. Colour and shape cannot change over a video, which
-    suits objects that move as a whole (the shape-motion data), not scenes whose content
-    changes. The category chooses the motion only: decoded into the image too, it let the
+    image is resampled bilinearly with the background value -1 where it leaves the frame.
+    Colour and shape cannot change over a video, which suits objects that move as a whole
+    (the shape-motion data), not scenes whose content changes. The category chooses the motion only: decoded into the image too, it let the
     generator satisfy the category loss with colours instead of motions. The network
     starts random (its last bias at zero): with still videos at the start the critics'
     gradients never started a motion and the generator collapsed (``docs/dynamics.md``).

@@ -144,7 +144,8 @@ class SineMotion(nn.Module):
 
     Example:
         >>> z = SineMotion(4)(3, 16)
-        >>> z.shape, torch.allclose(z[..., :2] ** 2 + z[..., 2:] ** 2, (z[:, :1, :2] ** 2 + z[:, :1, 2:] ** 2).expand(3, 16, 2))
+        >>> radius = z[..., :2] ** 2 + z[..., 2:] ** 2  # a_k² at every frame
+        >>> z.shape, torch.allclose(radius, radius[:, :1].expand(3, 16, 2))
         (torch.Size([3, 16, 4]), True)
     """
 
