@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
         raise VidganError(f"unknown variant {unknown[0]!r}; the variants are {', '.join(VARIANTS)}")
-    given = sys.argv[1:] if argv is None else argv
-    note_at = [i for i, a in enumerate(given) if a == "--note"]  # the note is printed on its own
-    given = [a for i, a in enumerate(given) if not any(i in (n, n + 1) for n in note_at)]
+    given = list(sys.argv[1:] if argv is None else argv)
+    while "--note" in given:  # the note is printed on its own line, not in the command
+        del given[given.index("--note"):given.index("--note") + 2]
     command = " ".join(["python -m benchmarks.quality", *given])
     report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
               "num_videos": args.num_videos, "targets": TARGETS, "note": args.note,

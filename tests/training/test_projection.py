@@ -57,3 +57,9 @@ def test_projection_needs_a_critic_with_class_outputs(tmp_path, tiny):
     with pytest.raises(VidganError, match="discriminators.video.projection needs a discriminator with class "
                                           "outputs .categorical-video., got 'video'"):
         Trainer(load_config(["recipe=mocogan", "discriminators.video.projection=true", f"run_dir={tmp_path}", *tiny]))
+
+
+def test_a_discriminators_option_check_is_a_one_line_error_naming_its_section(tmp_path, tiny):
+    with pytest.raises(VidganError, match="^discriminators.video 'categorical-video': categorical-video needs "
+                                          "dim_categorical >= 1, got 0$"):
+        Trainer(load_config(["recipe=mocogan-categorical", "generator.dim_z_category=0", f"run_dir={tmp_path}", *tiny]))

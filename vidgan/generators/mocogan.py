@@ -165,8 +165,9 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     one shared output, the category had to learn to steer it and mostly did not). The
     image is resampled bilinearly with the background value -1 where it leaves the frame.
     Colour and shape cannot change over a video, which suits objects that move as a whole
-    (the shape-motion data), not scenes whose content changes. The category chooses the motion only: decoded into the image too, it let the
-    generator satisfy the category loss with colours instead of motions. The network
+    (the shape-motion data), not scenes whose content changes. The category chooses the
+    motion only: decoded into the image too, it let the generator satisfy the category
+    loss with colours instead of motions. The network
     starts random (its last bias at zero): with still videos at the start the critics'
     gradients never started a motion and the generator collapsed (``docs/dynamics.md``).
 

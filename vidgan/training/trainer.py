@@ -59,11 +59,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_generator(cfg: DictConfig) -> nn.Module:
+def build_component(registry: Registry, name: str, where: str, **kwargs: Any) -> Any:
+    """``registry.build``; a component's ValueError (its check of its options) becomes a
+    one-line error naming the config section, e.g. ``generator 'mocogan-warp': ...``."""
     try:
-        return GENERATORS.build(cfg.generator.name, **C.generator_kwargs(cfg))
-    except ValueError as err:  # a component's check of its options
-        raise VidganError(f"generator {cfg.generator.name!r}: {err}") from None
+        return registry.build(name, **kwargs)
+    except ValueError as err:
+        raise VidganError(f"{where} {name!r}: {err}") from None
+
+
+def build_generator(cfg: DictConfig) -> nn.Module:
+    return build_component(GENERATORS, cfg.generator.name, "generator", **C.generator_kwargs(cfg))
 
 
 @dataclass
@@ -92,6 +98,11 @@ class Critic:
         if not self.projection:
             return logits
         return logits + classes.gather(1, labels[:, None])
+
+
+def class_accuracy(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The share of ``b k`` class logits whose largest entry is the label (a scalar tensor)."""
+    return (class_logits.detach().argmax(1) == labels).float().mean()
 
 
 def ema_with_warm_up(decay: float) -> Callable[[list, list, torch.Tensor], None]:
@@ -128,18 +139,15 @@ def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Modu
 def build_spec(spec: Any, section: str, registry: Registry) -> Any:
     """Build the component a config names: ``NAME`` or ``{name: NAME, key: value, ...}``."""
     name, kwargs = C.component_spec(spec, section, registry)
-    return registry.build(name, **kwargs)
+    return build_component(registry, name, section, **kwargs)
 
 
 def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = False) -> list[Critic]:
     critics = []
     for name, section in cfg.discriminators.items():
         where = f"discriminators.{name}"
-        try:
-            net = DISCRIMINATORS.build(section.name, **C.discriminator_kwargs(cfg, name))
-        except ValueError as err:  # a component's check of its options
-            raise VidganError(f"{where} ({section.name!r}): {err}") from None
-        net = prepare(net, cfg, device)
+        net = prepare(build_component(DISCRIMINATORS, section.name, where, **C.discriminator_kwargs(cfg, name)),
+                      cfg, device)
         loss = build_spec(section.get("loss", "bce"), f"{where}.loss", LOSSES)
         aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
         augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
@@ -348,7 +356,7 @@ class Trainer:
                     for aux in critic.aux:
                         loss = loss + aux(real_classes, labels)
                     if critic.aux:  # how often its class head names the real clip's class
-                        losses[f"cls_{critic.name}_real"] = (real_classes.detach().argmax(1) == labels).float().mean()
+                        losses[f"cls_{critic.name}_real"] = class_accuracy(real_classes, labels)
             applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}", losses)
 
         g_loss = torch.zeros((), device=self.device)
@@ -363,7 +371,7 @@ class Trainer:
                     for aux in critic.aux:
                         g_loss = g_loss + aux(classes, fake_labels)
                     if critic.aux:  # ... and the category a generated clip was asked for
-                        losses[f"cls_{critic.name}_fake"] = (classes.detach().argmax(1) == fake_labels).float().mean()
+                        losses[f"cls_{critic.name}_fake"] = class_accuracy(classes, fake_labels)
         applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g", losses)
         self.scaler.update()
         for module in (self.generator, *(c.net for c in self.critics)):
