@@ -146,10 +146,19 @@ def test_sine_motion_is_the_oscillators_of_its_draws():
     torch.testing.assert_close(motion.log_omega.exp(), torch.tensor([2 * math.pi / 4, 2 * math.pi / 16]))
     z = motion(3, 7, seeded(5))
     g = seeded(5)
-    amplitude, phase = torch.randn(3, 1, 2, generator=g), 2 * math.pi * torch.rand(3, 1, 2, generator=g)
-    angle = motion.log_omega.exp() * torch.arange(7.0)[None, :, None] + phase
-    torch.testing.assert_close(z, torch.cat([amplitude * angle.sin(), amplitude * angle.cos()], dim=2))
+    phase = 2 * math.pi * torch.rand(3, 1, 2, generator=g)
+    sense = 2 * torch.randint(2, (3, 1, 2), generator=g) - 1
+    angle = sense * motion.log_omega.exp() * torch.arange(7.0)[None, :, None] + phase
+    torch.testing.assert_close(z, torch.cat([angle.sin(), angle.cos()], dim=2))
     assert torch.equal(z, motion(3, 7, seeded(5))) and not torch.equal(z, motion(3, 7, seeded(6)))
+
+
+def test_sine_motion_codes_stay_on_the_unit_circle_and_turn_both_ways():
+    z = SineMotion(2, periods=(8.0, 8.0))(20000, 3, seeded(1))
+    torch.testing.assert_close(z.pow(2).sum(2), torch.ones(20000, 3))  # every video moves as much
+    torch.testing.assert_close(z[:, 0].mean(0), torch.zeros(2), atol=0.02, rtol=0)  # uniform phase
+    turn = torch.sign(z[:, 0, 0] * z[:, 1, 1] - z[:, 0, 1] * z[:, 1, 0])  # sense of rotation
+    assert abs(turn.mean()) < 0.03 and turn.abs().min() == 1
 
 
 def test_sine_motion_frequencies_are_learnable():

@@ -133,19 +133,22 @@ class SineMotion(nn.Module):
     """Motion codes as sinusoids: smooth, periodic trajectories from the first step.
 
     ``dim / 2`` oscillators with learnable angular frequencies ω_k (per frame, started
-    at periods from ``periods[0]`` to ``periods[1]`` frames, geometrically spaced); each
-    video draws an amplitude a_k ~ N(0, 1) and a phase φ_k ~ U(0, 2π) per oscillator, and
-    z_M(t) = [a_k sin(ω_k t + φ_k), a_k cos(ω_k t + φ_k)]_k. A generator maps these codes
-    to its frames (``mocogan-warp``: to a translation), so a motion is a mixture of
-    oscillations instead of the GRU's noise-driven walk, which has to learn to be smooth.
+    at periods from ``periods[0]`` to ``periods[1]`` frames, geometrically spaced), each
+    on the unit circle. A video draws a phase φ_k ~ U(0, 2π) and a sense s_k = ±1 per
+    oscillator: z_M(t) = [sin(s_k ω_k t + φ_k), cos(s_k ω_k t + φ_k)]_k. A generator maps
+    these codes to its frames (``mocogan-warp``: to a translation), so a motion is a
+    mixture of oscillations instead of the GRU's noise-driven walk, which has to learn to
+    be smooth. Read by a linear map, one oscillator draws a line or an ellipse of a fixed
+    size, turning either way: with a random amplitude per video, some videos barely moved
+    and most motion-class errors were those (docs/dynamics.md).
 
     Shape:
         output: ``b t d`` with ``d = dim`` (even).
 
     Example:
         >>> z = SineMotion(4)(3, 16)
-        >>> radius = z[..., :2] ** 2 + z[..., 2:] ** 2  # a_k² at every frame
-        >>> z.shape, torch.allclose(radius, radius[:, :1].expand(3, 16, 2))
+        >>> radius = z[..., :2] ** 2 + z[..., 2:] ** 2  # 1 at every frame
+        >>> z.shape, torch.allclose(radius, torch.ones(3, 16, 2))
         (torch.Size([3, 16, 4]), True)
     """
 
@@ -165,8 +168,8 @@ class SineMotion(nn.Module):
             raise ValueError(f"video_length must be at least 1, got {video_length}")
         device = _device(self)
         k = self.dim // 2
-        amplitude = _randn((num_videos, 1, k), generator, device)
         phase = 2 * math.pi * torch.rand((num_videos, 1, k), generator=generator).to(device)
+        sense = (2 * torch.randint(2, (num_videos, 1, k), generator=generator) - 1).to(device)
         t = torch.arange(video_length, device=device, dtype=torch.float32)[None, :, None]
-        angle = self.log_omega.exp() * t + phase  # b t k
-        return torch.cat([amplitude * torch.sin(angle), amplitude * torch.cos(angle)], dim=2)
+        angle = sense * self.log_omega.exp() * t + phase  # b t k
+        return torch.cat([torch.sin(angle), torch.cos(angle)], dim=2)
