@@ -64,7 +64,7 @@ class Variant:
 
 
 QUICKSTART = "mocogan-plus-small"
-# the quick start, and the quick start without one of its changes each
+# the quick start, the quick start without one of its changes each, and in reference mode
 VARIANTS = {
     "quickstart": Variant(QUICKSTART, (), "the README's main job"),
     "original": Variant(QUICKSTART, (
@@ -84,6 +84,9 @@ VARIANTS = {
                              "the original's generator (every frame decoded from all codes) with oscillator motion"),
     "video-batch-4": Variant(QUICKSTART, ("discriminators.video.batch=4",), "4 clips per step instead of 8"),
     "no-ema": Variant(QUICKSTART, ("train.ema_decay=0",), "samples from the trained generator, not its EMA"),
+    "reference-mode": Variant(QUICKSTART, ("train.mode=reference",),
+                              "the same training in train.mode=reference (fp32, the original's order of "
+                              "operations) instead of fast: when it meets the targets"),
 }
 
 

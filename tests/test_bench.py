@@ -285,8 +285,12 @@ def test_fractions_above_the_peak_are_called_under_measured():
     (["aten::_fused_adam_"], "optimiser steps"),
     (["aten::zero_", "Optimizer.zero_grad#Adam.zero_grad"], "optimiser steps"),
     (["aten::copy_", "aten::_to_copy", "aten::to", "vidgan.data"], "data"),  # the innermost scope
-    (["aten::copy_", "aten::_to_copy", "aten::to"], "layout conversions"),
-    (["aten::clone", "aten::contiguous"], "layout conversions"),
+    (["aten::copy_", "aten::_to_copy", "aten::to"], "casts and layout conversions"),
+    (["aten::clone", "aten::contiguous"], "casts and layout conversions"),
+    (["aten::copy_", "aten::_to_copy", "aten::to", "aten::conv3d"], "casts and layout conversions"),  # a weight cast
+    (["aten::clone", "aten::contiguous", "aten::_fused_adam_", "Optimizer.step#Adam.step"],
+     "casts and layout conversions"),
+    (["aten::empty", "aten::_to_copy", "aten::to", "aten::conv3d"], "convolutions"),  # only the copy itself
     (["aten::stack"], "other"),
     (["aten::lerp_"], "other"),
 ])

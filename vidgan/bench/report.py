@@ -162,10 +162,12 @@ def markdown(results: dict[str, Any]) -> str:
                   "Where the time goes: the profiler's self times (CPU time, device time on CUDA) by "
                   "category. An op counts in the innermost category scope it ran in (`vidgan.data`: "
                   "drawing or taking the real batches; `vidgan.losses`: the losses, with any gradient "
-                  "penalty; `vidgan.latents`: the latent samplers with the motion GRU; "
-                  "`Optimizer.step`/`zero_grad`: the optimiser), else by the name of the outermost op "
-                  "it ran in (convolutions; batch norm, ReLU, tanh, sigmoid; GRU and random sampling; "
-                  "loss functions; Adam; `to`, `copy_`, `contiguous`, `clone`: layout conversions); a "
+                  "penalty; `vidgan.latents`: the latent samplers with the motion GRU); else a copy "
+                  "(`to`, `copy_`, `contiguous`, `clone`) counts as a cast or layout conversion "
+                  "wherever it runs (autocast's weight casts, the weight-gradient layout changes in a "
+                  "convolution's backward and in fused Adam); else an op counts by the name of the "
+                  "outermost op or scope it ran in (convolutions; batch norm, ReLU, tanh, sigmoid; GRU "
+                  "and random sampling; loss functions; `Optimizer.step`/`zero_grad` and Adam); a "
                   "backward op counts as the forward op whose autograd node it runs. Then the top ops.",
                   ""]
         for p in results["profiles"]:

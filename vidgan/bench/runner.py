@@ -492,18 +492,19 @@ KINETO_CHATTER = re.compile(r"^USDT:.*\] profiler_(start|stop)$|^ERROR:.*\] gpuG
 
 # where an iteration's time goes ----------------------------------------------------------
 CATEGORIES = ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
-              "optimiser steps", "data", "layout conversions", "other")
-# record_function scopes (of the trainer, the generator and torch.optim): the innermost one wins
-SCOPES = (("vidgan.data", "data"), ("vidgan.losses", "losses"), ("vidgan.latents", "motion GRU and samplers"),
-          ("Optimizer.", "optimiser steps"))
-# op names (lower case, without namespace and underscores) outside any scope: the outermost op
-# that matches wins, the one the code called (aten::gru_cell, not the sigmoid inside it)
+              "optimiser steps", "data", "casts and layout conversions", "other")
+# record_function scopes of the trainer and the generator: the innermost one wins
+SCOPES = (("vidgan.data", "data"), ("vidgan.losses", "losses"), ("vidgan.latents", "motion GRU and samplers"))
+# a copy outside those scopes, whichever op it runs in: autocast's casts of the weights, the
+# layout changes of weight gradients in a convolution's backward and of fused Adam's tensors
+COPIES = re.compile(r"^(to|tocopy|copy|contiguous|clone)$|reorder")
+# op names (lower case, without namespace and underscores) and torch.optim's scopes: the
+# outermost that matches wins, the one the code called (aten::gru_cell, not the sigmoid inside it)
 OPS = ((re.compile(r"conv(olution|transpose|\d)"), "convolutions"),
        (re.compile(r"crossentropy|softplus|nllloss|hinge|mseloss"), "losses"),
        (re.compile(r"batchnorm|relu|tanh|sigmoid"), "batch norm and activations"),
        (re.compile(r"gru|rnn|rand|normal"), "motion GRU and samplers"),
-       (re.compile(r"adam|addcdiv"), "optimiser steps"),
-       (re.compile(r"^(to|tocopy|copy|contiguous|clone)$|reorder"), "layout conversions"))
+       (re.compile(r"^optimizer\.|adam|addcdiv"), "optimiser steps"))
 BACKWARD = "autograd::engine::evaluate_function"  # the profiler's event of one autograd node
 
 
@@ -516,13 +517,17 @@ def category(names: list[str]) -> str:
         'motion GRU and samplers'
         >>> category(["aten::mkldnn_convolution", "aten::_convolution", "aten::convolution", "aten::conv3d"])
         'convolutions'
+        >>> category(["aten::copy_", "aten::_to_copy", "aten::to", "aten::conv3d"])
+        'casts and layout conversions'
     """
     for name in names:
         for prefix, found in SCOPES:
             if name.startswith(prefix):
                 return found
-    for name in reversed(names):
-        op = name.rsplit("::", 1)[-1].replace("_", "").lower()
+    ops = [name.rsplit("::", 1)[-1].replace("_", "").lower() for name in names]
+    if ops and COPIES.search(ops[0]):
+        return "casts and layout conversions"
+    for op in reversed(ops):
         for pattern, found in OPS:
             if pattern.search(op):
                 return found
