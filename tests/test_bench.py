@@ -137,6 +137,9 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
         for category in ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
                          "optimiser steps", "data"):
             assert spent[category] > 0, (profile["config"], category)
+        iteration = next(r for r in iterations if r["name"] == profile["recipe"] and r["config"] == profile["config"])
+        assert 0.9 * iteration["gflop"] < profile["convolution_gflop"] < iteration["gflop"]  # nearly all FLOPs
+    assert text.count("\nConvolutions: ") == 6 and "In the fast iteration's profile: Convolutions: " in text
 
 
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
@@ -315,6 +318,16 @@ def test_breakdown_counts_backward_ops_with_their_forward_op():
     spent = runner.breakdown(events, "self_cpu_time_total")
     assert spent == pytest.approx({**dict.fromkeys(runner.CATEGORIES, 0.0), "motion GRU and samplers": 11.5,
                                    "convolutions": 11.0, "other": 1.0})
+
+
+def test_convolution_line_divides_the_profiled_convolutions_flops_by_their_time():
+    from vidgan.bench.report import convolution_line
+    profile = {"dtype": "bf16", "convolution_gflop": 150.0,
+               "categories": [{"category": "convolutions", "ms": 500.0}, {"category": "other", "ms": 100.0}]}
+    assert convolution_line(profile, {"bf16": 400.0}) == (
+        "Convolutions: 150 GFLOP in 500 ms of self time, 300 GFLOP/s, 75% of the bf16 peak; "
+        "the other categories take 100 ms.")
+    assert "no time or FLOPs" in convolution_line({**profile, "convolution_gflop": 0.0}, {})
 
 
 def test_the_fast_iteration_is_judged_against_the_peak_of_its_dtype():

@@ -176,7 +176,8 @@ def markdown(results: dict[str, Any]) -> str:
                 lines += ["| category | time | share |", "|---|---|---|"]
                 lines += [f"| {c['category']} | {c['ms']:.1f} ms | {100 * c['share']:.0f}% |"
                           for c in p["categories"]]
-                lines.append("")
+                peaks = results["devices"][p["device"]]["peaks_gflops"]
+                lines += ["", convolution_line(p, peaks), ""]
             lines += ["| op | self time | calls | share |", "|---|---|---|---|"]
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
@@ -299,6 +300,19 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
     return out + [""]
 
 
+def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
+    """How fast the convolutions of a profiled iteration run: their FLOPs over their time."""
+    conv = next(c for c in profile["categories"] if c["category"] == "convolutions")
+    if not conv["ms"] or not profile.get("convolution_gflop"):
+        return "Convolutions: no time or FLOPs recorded."
+    rate = profile["convolution_gflop"] / conv["ms"] * 1e3
+    peak = peaks.get(profile["dtype"])
+    share = f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak" if peak else ""
+    rest = sum(c["ms"] for c in profile["categories"]) - conv["ms"]
+    return (f"Convolutions: {profile['convolution_gflop']:.0f} GFLOP in {conv['ms']:.0f} ms of self time, "
+            f"{rate:.0f} GFLOP/s{share}; the other categories take {rest:.0f} ms.")
+
+
 def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
                conv3d: dict[str, Any] | None, fast: dict[str, Any]) -> str:
     """Why the target is not met, from this run's numbers."""
@@ -337,6 +351,10 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
             text[-1] += f"; the measured {measured:.2f}x falls short of it."
         else:
             text[-1] += ", and the measured speed-up is about that."
+    profile = next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
+                    and p["config"] == "fast" and "categories" in p), None)
+    if profile:
+        text.append(f"In the fast iteration's profile: {convolution_line(profile, peaks)}")
     if device == "cpu":
         if not results["machine"]["native_bf16_cpu"]:
             text.append("Levers this run could not use: native bf16 (a CPU with avx512_bf16 or amx_bf16) "

@@ -584,8 +584,9 @@ def kineto_quiet() -> Iterator[None]:
 
 
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
-    """One profiled iteration of each recipe's reference and fast case: the top ops and the
-    time per category (:func:`breakdown`); the profiler's tables to files."""
+    """One profiled iteration of each recipe's reference and fast case: the top ops, the
+    time per category (:func:`breakdown`) and the convolutions' FLOPs (counted in a call of
+    their own); the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -596,6 +597,11 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
     for case in cases:
         if case.group != "iteration" or case.config not in PROFILED:
             continue
+        with FlopCounterMode(display=False) as counter:  # a call of its own: counting slows every op
+            case.fn()
+        if case.settle:
+            case.settle()
+        conv_flops = sum(n for op, n in counter.get_flop_counts()["Global"].items() if "convolution" in str(op))
         with kineto_quiet():
             with profile(activities=activities) as prof:
                 case.fn()
@@ -609,6 +615,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
+                      "dtype": case.dtype, "convolution_gflop": conv_flops / 1e9,
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
