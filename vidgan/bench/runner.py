@@ -119,6 +119,7 @@ class Case:
     settle: Callable[[], None] | None = None  # after a timed call: finish background work
     measurement: Measurement | None = None
     flops: float | None = None
+    convolution_flops: float | None = None  # the convolutions' share of ``flops``
     warmup_s: float = 0.0
     data_times: list[float] = field(default_factory=list)
 
@@ -128,14 +129,17 @@ class Case:
 
 
 # timing ------------------------------------------------------------------------------
-def warm_up(case: Case, flops: dict[tuple, float]) -> None:
-    """Run the warm-up calls, counting FLOPs on the first call of an eager case."""
+def warm_up(case: Case, flops: dict[tuple, tuple[float, float]]) -> None:
+    """Run the warm-up calls, counting FLOPs (all, and the convolutions') on the first call
+    of an eager case."""
     start = time.perf_counter()
     for i in range(case.warmup):
         if i == 0 and case.flops_key and case.flops_key not in flops and not case.levers.get("compile"):
             with FlopCounterMode(display=False) as counter:
                 case.fn()
-            flops[case.flops_key] = counter.get_total_flops()
+            counts = counter.get_flop_counts()["Global"]
+            flops[case.flops_key] = (counter.get_total_flops(),
+                                     sum(n for op, n in counts.items() if "convolution" in str(op)))
         else:
             case.fn()
     case.warmup_s = time.perf_counter() - start
@@ -153,7 +157,7 @@ def time_once(case: Case) -> Measurement:
 
 def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str], None]) -> None:
     """Warm every case up, then time them in ``rounds`` interleaved rounds."""
-    flops: dict[tuple, float] = {}
+    flops: dict[tuple, tuple[float, float]] = {}
     for case in cases:
         log(f"  warm-up {case.device} {case.name} {case.direction} [{case.config}]")
         warm_up(case, flops)
@@ -176,7 +180,7 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
                 parts[id(case)].append(t.blocked_autorange(min_run_time=min_time))
     for case in cases:
         case.measurement = Measurement.merge(parts[id(case)])[0]
-        case.flops = flops.get(case.flops_key)
+        case.flops, case.convolution_flops = flops.get(case.flops_key, (None, None))
 
 
 # peaks -------------------------------------------------------------------------------
@@ -585,8 +589,8 @@ def kineto_quiet() -> Iterator[None]:
 
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
     """One profiled iteration of each recipe's reference and fast case: the top ops, the
-    time per category (:func:`breakdown`) and the convolutions' FLOPs (counted in a call of
-    their own); the profiler's tables to files."""
+    time per category (:func:`breakdown`) and the convolutions' FLOPs (counted at warm-up);
+    the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -597,11 +601,6 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
     for case in cases:
         if case.group != "iteration" or case.config not in PROFILED:
             continue
-        with FlopCounterMode(display=False) as counter:  # a call of its own: counting slows every op
-            case.fn()
-        if case.settle:
-            case.settle()
-        conv_flops = sum(n for op, n in counter.get_flop_counts()["Global"].items() if "convolution" in str(op))
         with kineto_quiet():
             with profile(activities=activities) as prof:
                 case.fn()
@@ -615,7 +614,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
-                      "dtype": case.dtype, "convolution_gflop": conv_flops / 1e9,
+                      "dtype": case.dtype, "convolution_gflop": (case.convolution_flops or 0) / 1e9,
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
