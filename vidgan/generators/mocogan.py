@@ -167,9 +167,9 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     Colour and shape cannot change over a video, which suits objects that move as a whole
     (the shape-motion data), not scenes whose content changes. The category chooses the
     motion only: decoded into the image too, it let the generator satisfy the category
-    loss with colours instead of motions. The network
-    starts random (its last bias at zero): with still videos at the start the critics'
-    gradients never started a motion and the generator collapsed (``docs/dynamics.md``).
+    loss with colours instead of motions. The network starts random (its last bias at
+    zero): with still videos at the start the critics' gradients never started a motion
+    and the generator collapsed (``docs/dynamics.md``).
 
     Shape:
         as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
