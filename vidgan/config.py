@@ -73,6 +73,7 @@ class TrainConfig:
     cudnn_benchmark: Optional[bool] = None
     cuda_graphs: Optional[bool] = None
     prefetch: Optional[int] = None  # steps of real batches drawn ahead in a thread; 0: off
+    keep_memory: Optional[bool] = None  # glibc malloc keeps freed memory for reuse (fewer page faults)
 
 
 @dataclass

@@ -59,9 +59,10 @@ def resolve(device="cpu", **train):
 def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(mode="standard") == Levers() == resolve(mode="reference")
     monkeypatch.setattr(levers, "native_bf16", lambda device: False)
+    glibc = levers.malloc_tunable()
     assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True,
-                                          prefetch=2)
-    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0) == Levers(
+                                          prefetch=2, keep_memory=glibc)
+    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0, keep_memory=False) == Levers(
         channels_last=True, skip_critic_grads=True, fused_optim=True)
     assert resolve(device="cuda", mode="fast") == Levers(
         precision="fp16", channels_last=True, reuse_fakes=True, skip_critic_grads=True,
@@ -83,6 +84,39 @@ def test_modes_resolve_to_levers(monkeypatch):
 def test_impossible_lever_settings_are_one_line_errors(train, message):
     with pytest.raises(VidganError, match=message):
         resolve(**train)
+
+
+def test_keep_memory_needs_glibc(monkeypatch):
+    monkeypatch.setattr(levers, "_mallopt", lambda: None)
+    assert not resolve(mode="fast").keep_memory
+    with pytest.raises(VidganError, match="^train.keep_memory=true needs glibc's malloc .Linux.; this C library "
+                                          "has no mallopt: drop it$"):
+        resolve(keep_memory=True)
+    with pytest.raises(VidganError, match="keeping freed memory needs glibc's malloc"):
+        levers.keep_memory(True)
+
+
+def fresh_block_faults(mib=64):
+    """Page faults of touching a ``mib`` MiB tensor allocated right after one of the same size was freed."""
+    import resource
+
+    torch.ones(mib << 18)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.ones(mib << 18)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(not levers.malloc_tunable(), reason="keep_memory tunes glibc's malloc")
+def test_keep_memory_lever_reuses_freed_pages():
+    pages = (64 << 20) // 4096
+    try:
+        levers.keep_memory(False)
+        default = fresh_block_faults()
+        levers.apply(Levers(keep_memory=True), nn.Linear(2, 2), [])
+        kept = fresh_block_faults()
+    finally:
+        levers.keep_memory(False)
+    assert kept < pages / 100 < default  # the freed block is reused instead of faulted in afresh
 
 
 @pytest.mark.parametrize("override, message", [

@@ -21,7 +21,9 @@ Cases:
   and as ``<config>, data precomputed``, the batches drawn once before timing (the
   iteration without its data).
 
-All cases of a device, peaks included, are timed in the same interleaved rounds.
+All cases of a device, peaks included, are timed in the same interleaved rounds. glibc's
+malloc policy is process-wide, so it is set before every warm-up and timed call: an
+iteration's as its ``keep_memory`` lever says, freed memory kept for peaks and layers.
 
 Shape:
     layer inputs: latents ``b d`` (generator), frames ``b c h w`` (image D), clips
@@ -133,6 +135,7 @@ def warm_up(case: Case, flops: dict[tuple, tuple[float, float]]) -> None:
     """Run the warm-up calls, counting FLOPs (all, and the convolutions') on the first call
     of an eager case."""
     start = time.perf_counter()
+    memory_policy(case)
     for i in range(case.warmup):
         if i == 0 and case.flops_key and case.flops_key not in flops and not case.levers.get("compile"):
             with FlopCounterMode(display=False) as counter:
@@ -145,8 +148,16 @@ def warm_up(case: Case, flops: dict[tuple, tuple[float, float]]) -> None:
     case.warmup_s = time.perf_counter() - start
 
 
+def memory_policy(case: Case) -> None:
+    """Set the process's malloc policy for ``case``: an iteration's ``keep_memory`` lever;
+    freed memory kept for the peaks and layers (no page faults in what they measure)."""
+    if levers.malloc_tunable():
+        levers.keep_memory(case.levers.get("keep_memory", case.group != "iteration"))
+
+
 def time_once(case: Case) -> Measurement:
     """One timed call (``Timer.timeit`` would add two warm-up calls: too many for slow cases)."""
+    memory_policy(case)
     start = clock()
     case.fn()
     elapsed = clock() - start
@@ -175,6 +186,7 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
                 if case.settle:
                     case.settle()
             else:
+                memory_policy(case)
                 t = Timer("fn()", globals={"fn": case.fn}, label=case.name, sub_label=case.config,
                           description=f"{case.device} {case.direction}", num_threads=torch.get_num_threads())
                 parts[id(case)].append(t.blocked_autorange(min_run_time=min_time))
@@ -352,6 +364,8 @@ def iteration_configs(recipe: str, device: torch.device, options: Options) -> li
     cuda = device.type == "cuda"
     fast = levers.fast_levers(device)
     singles = ["reuse_fakes", "skip_critic_grads", "fused_optim", "channels_last"]
+    if fast.keep_memory:
+        singles += ["keep_memory"]
     if cuda:
         singles += ["cudnn_benchmark"]
     precisions = ["bf16", "fp16"] if cuda else (["bf16"] if levers.native_bf16(device) else [])

@@ -25,8 +25,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 from dataclasses import dataclass, fields, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from einops import rearrange
@@ -49,6 +52,7 @@ class Levers:
     cudnn_benchmark: bool = False  # CUDA: cudnn picks the fastest convolution algorithm per shape
     cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
     prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
+    keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (see keep_memory)
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
@@ -77,16 +81,18 @@ def fast_levers(device: torch.device) -> Levers:
     autocast and channels_last. On an AVX2-only CPU bf16 is far slower than fp32 and
     channels_last did not help the Conv3d stack (benchmarks/README.md), so both stay off;
     ``torch.compile`` gives no measurable gain on CPU for minutes of compilation and stays
-    off. On CUDA: bf16 (fp16 where bf16 is not supported), channels_last and
+    off. On a CPU whose C library is glibc: keep freed memory (:func:`keep_memory`). On
+    CUDA: bf16 (fp16 where bf16 is not supported), channels_last and
     cudnn.benchmark.
     """
     everywhere = Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True, prefetch=2)
     if device.type == "cuda":
         return replace(everywhere, precision="bf16" if native_bf16(device) else "fp16",
                        channels_last=True, cudnn_benchmark=True)
+    cpu = replace(everywhere, keep_memory=malloc_tunable())
     if native_bf16(device):
-        return replace(everywhere, precision="bf16", channels_last=True)
-    return everywhere
+        return replace(cpu, precision="bf16", channels_last=True)
+    return cpu
 
 
 def resolve(train: DictConfig, device: torch.device) -> Levers:
@@ -105,6 +111,9 @@ def resolve(train: DictConfig, device: torch.device) -> Levers:
         if on:
             raise VidganError(f"{', '.join('train.' + n + '=true' for n in on)} needs device=cuda; "
                               "drop it on CPU")
+        if levers.keep_memory and not malloc_tunable():
+            raise VidganError("train.keep_memory=true needs glibc's malloc (Linux); this C library "
+                              "has no mallopt: drop it")
         if levers.precision == "fp16":
             raise VidganError("train.precision=fp16 needs device=cuda; use bf16 or fp32 on CPU")
     if levers.cuda_graphs and not levers.compile:
@@ -131,7 +140,8 @@ def to_layout(levers: Levers, x: torch.Tensor) -> torch.Tensor:
 
 
 def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> None:
-    """Convert weights to channels_last, compile the conv stacks and set cudnn.benchmark.
+    """Convert weights to channels_last, compile the conv stacks, keep freed memory and set
+    cudnn.benchmark.
 
     Parameters keep their identity (only their data is swapped), so optimisers built
     before keep working; ``Module.compile`` keeps the state_dict keys unchanged.
@@ -141,12 +151,52 @@ def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> Non
             for p in module.parameters():
                 if p.ndim in (4, 5):  # conv weights: 4-D of 2-D convolutions, 5-D of Conv3d
                     p.data = p.data.contiguous(memory_format=memory_format(p))
+    if levers.keep_memory:
+        keep_memory(True)
     if levers.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True
     if levers.compile:
         mode = "reduce-overhead" if levers.cuda_graphs else None
         for module in (getattr(generator, "decoder", generator), *critics):
             module.compile(mode=mode, dynamic=False)
+
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # mallopt's parameters (malloc.h)
+GLIBC_DEFAULTS = {M_TRIM_THRESHOLD: 128 * 1024, M_MMAP_MAX: 65536}
+KEPT = {M_TRIM_THRESHOLD: 2**31 - 1, M_MMAP_MAX: 0}
+
+
+@functools.cache
+def _mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt``, or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    return getattr(libc, "mallopt", None)
+
+
+def malloc_tunable() -> bool:
+    """Whether the C library is glibc's, whose malloc :func:`keep_memory` tunes."""
+    return _mallopt() is not None
+
+
+def keep_memory(on: bool) -> None:
+    """Make glibc's malloc keep freed memory for the next allocation (``on``), or restore
+    its default thresholds.
+
+    By default glibc serves every block over 128 KiB (a threshold it raises as it goes) with
+    its own ``mmap`` and returns it to the system when freed, and trims its heap's top: a
+    training iteration allocates the same large activations every step, and each one is
+    page-faulted in afresh (zeroed by the kernel) every time. With ``on`` no block is
+    mmapped and the heap is never trimmed, so freed pages are reused; the process's resident
+    memory stays at its peak. Process-wide, for every thread. Restoring sets the documented
+    defaults but not the raised threshold glibc may have reached.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
+        raise VidganError("keeping freed memory needs glibc's malloc (Linux); this C library has no mallopt")
+    for param, value in (KEPT if on else GLIBC_DEFAULTS).items():
+        if not mallopt(param, value):
+            raise VidganError(f"mallopt({param}, {value}) failed")
 
 
 @contextlib.contextmanager
