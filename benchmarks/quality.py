@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     given = list(sys.argv[1:] if argv is None else argv)
     while "--note" in given:  # the note is printed on its own line, not in the command
         del given[given.index("--note"):given.index("--note") + 2]
+    given = [item for item in given if not item.startswith("--note=")]
     command = " ".join(["python -m benchmarks.quality", *given])
     report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
               "num_videos": args.num_videos, "targets": TARGETS, "note": args.note,

@@ -45,6 +45,9 @@ def test_trained_variants_are_not_trained_or_evaluated_again(tmp_path):
     assert (run / "eval" / "step-0000001" / "eval.json").stat().st_mtime_ns == evaluated.st_mtime_ns
     assert second["results"][0]["acd"] == first["results"][0]["acd"]
     assert "\ntwo runs at a time\n" in (tmp_path / "r" / "report.md").read_text()
+    third = quality.main([*args, "--note=one run"])
+    assert "--note" not in second["command"] and "--note" not in third["command"]  # the note has its own line
+    assert third["note"] == "one run"
 
 
 def test_an_unknown_variant_is_a_one_line_error(tmp_path):
