@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from vidgan.errors import VidganError
-from vidgan.generators.dcgan import DCGANFrameDecoder
+from vidgan.generators.dcgan import DCGANFrameDecoder, ResizeConvFrameDecoder
 from vidgan.generators.mocogan import MoCoGANGenerator, MoCoGANWarpGenerator
 
 FAST = settings(max_examples=10, deadline=None)
@@ -64,6 +64,37 @@ def test_decoder_layers_match_the_original_at_64():
     assert norms == [512, 256, 128, 64]
     assert sum(isinstance(m, nn.ReLU) for m in decoder.modules()) == 4
     assert isinstance(decoder.net[-1].act, nn.Tanh)
+
+
+@FAST
+@given(b=batches, c=channels, size=sizes, dim_z=st.integers(1, 20))
+def test_resize_conv_decoder_frames_b_c_h_w_in_tanh_range(b, c, size, dim_z):
+    frames = ResizeConvFrameDecoder(dim_z=dim_z, channels=c, image_size=size, ngf=4)(torch.randn(b, dim_z))
+    assert frames.shape == (b, c, size, size) and frames.abs().max() <= 1
+
+
+def test_resize_conv_decoder_resizes_then_convolves():
+    decoder = ResizeConvFrameDecoder(dim_z=66, image_size=64, ngf=64)
+    assert isinstance(decoder.net[0].conv, nn.ConvTranspose2d)  # 1×1 -> 4×4 as in dcgan-frames
+    ups = [block.conv for block in decoder.net[1:]]
+    assert all(isinstance(u[0], nn.Upsample) and u[0].scale_factor == 2 and u[0].mode == "nearest" for u in ups)
+    assert [(tuple(u[1].weight.shape), u[1].padding, u[1].bias) for u in ups] == [
+        ((256, 512, 3, 3), (1, 1), None), ((128, 256, 3, 3), (1, 1), None),
+        ((64, 128, 3, 3), (1, 1), None), ((3, 64, 3, 3), (1, 1), None)]
+    with pytest.raises(VidganError, match="resize-conv-frames supports image sizes"):
+        ResizeConvFrameDecoder(image_size=48)
+
+
+def test_resize_conv_upsampling_draws_no_checkerboard():
+    """A flat input stays flat through resize-conv; a transposed convolution's output
+    alternates with the parity of the pixel (random weights, interior pixels)."""
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 6, 6)
+    resized = ResizeConvFrameDecoder(ngf=4, image_size=16).upsampling(8, 4)(flat)[..., 1:-1, 1:-1]
+    transposed = DCGANFrameDecoder(ngf=4, image_size=16).upsampling(8, 4)(flat)[..., 1:-1, 1:-1]
+    assert resized.shape == transposed.shape == (1, 4, 10, 10)
+    torch.testing.assert_close(resized, resized[..., :1, :1].expand_as(resized))
+    assert (transposed[..., 0::2, 0::2] - transposed[..., 1::2, 1::2]).abs().min() > 1e-4
 
 
 # video generator -------------------------------------------------------------------------------

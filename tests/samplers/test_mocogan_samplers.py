@@ -1,4 +1,4 @@
-"""Shapes and laws of MoCoGAN's latent samplers: content, one-hot category, GRU and sine motion."""
+"""Shapes and laws of MoCoGAN's latent samplers: content, one-hot category, GRU, sine and ramp motion."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import math
 
-from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory, SineMotion
+from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory, RampMotion, SineMotion
 
 FAST = settings(max_examples=12, deadline=None)
 batches = st.integers(1, 5)
@@ -172,3 +172,27 @@ def test_sine_motion_needs_sine_and_cosine_pairs(dim):
     message = f"sine-motion needs an even dim of at least 2 .sine and cosine pairs., got {dim}$"
     with pytest.raises(ValueError, match=message):
         SineMotion(dim)
+
+
+def test_ramp_motion_is_a_clock_and_one_draw_per_video():
+    z = RampMotion(4, horizon=3.0)(5, 7, seeded(2))
+    assert z.shape == (5, 7, 4)
+    torch.testing.assert_close(z[:, :, 0], (torch.arange(7.0) / 3.0).expand(5, 7))
+    torch.testing.assert_close(z[:, :, 1:], torch.randn((5, 1, 3), generator=seeded(2)).expand(5, 7, 3))
+    assert torch.equal(z, RampMotion(4, horizon=3.0)(5, 7, seeded(2)))
+    assert not torch.equal(z[:, 0, 1:], z[:, 0, 1:].roll(1, 0))  # videos draw their own codes
+
+
+def test_ramp_motion_draws_standard_normal_codes():
+    w = RampMotion(3)(20000, 2, seeded(3))[:, 0, 1:]
+    torch.testing.assert_close(w.mean(0), torch.zeros(2), atol=0.03, rtol=0)
+    torch.testing.assert_close(w.std(0), torch.ones(2), atol=0.03, rtol=0)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"dim": 0}, "ramp-motion needs a dim of at least 1 .the clock., got 0$"),
+    ({"horizon": 0.0}, "ramp-motion's horizon .frames from clock 0 to 1. must be positive, got 0.0$"),
+])
+def test_ramp_motion_rejects_bad_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RampMotion(**kwargs)

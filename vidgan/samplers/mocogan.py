@@ -173,3 +173,46 @@ class SineMotion(nn.Module):
         t = torch.arange(video_length, device=device, dtype=torch.float32)[None, :, None]
         angle = sense * self.log_omega.exp() * t + phase  # b t k
         return torch.cat([torch.sin(angle), torch.cos(angle)], dim=2)
+
+
+@SAMPLERS.register("ramp-motion")
+class RampMotion(nn.Module):
+    """Motion codes as a clock and a per-video draw: z_M(t) = [t / horizon, w].
+
+    w ~ N(0, I) of ``dim - 1`` values is drawn once per video; the first value counts the
+    frames (0 at the first, 1 at frame ``horizon``, on past it for longer videos). A
+    generator reading these codes (``mocogan-warp``: as a translation) can draw a motion
+    that goes one way over the whole clip, with a start and an extent of its own per
+    video: the sweep across the frame from one edge of the MoCoGAN shape-motion data,
+    which oscillators with a random phase (``sine-motion``) cannot draw and the GRU's
+    noise-driven walk has to learn (benchmarks/shape_motion/RESULTS.md).
+
+    Shape:
+        output: ``b t d`` with ``d = dim``.
+
+    Example:
+        >>> z = RampMotion(3, horizon=4)(2, 5)
+        >>> z[0, :, 0].tolist(), bool((z[:, :, 1:] == z[:, :1, 1:]).all())
+        ([0.0, 0.25, 0.5, 0.75, 1.0], True)
+    """
+
+    prior = "learned"  # its LatentPart prior (vidgan.generators.latents)
+
+    def __init__(self, dim: int = 10, horizon: float = 15.0):
+        super().__init__()
+        if dim < 1:
+            raise ValueError(f"ramp-motion needs a dim of at least 1 (the clock), got {dim}")
+        if horizon <= 0:
+            raise ValueError(f"ramp-motion's horizon (frames from clock 0 to 1) must be positive, got {horizon}")
+        self.dim = dim
+        self.horizon = horizon
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        if video_length < 1:
+            raise ValueError(f"video_length must be at least 1, got {video_length}")
+        device = _device(self)
+        w = _randn((num_videos, 1, self.dim - 1), generator, device).expand(-1, video_length, -1)
+        clock = torch.arange(video_length, device=device, dtype=torch.float32) / self.horizon
+        return torch.cat([clock[None, :, None].expand(num_videos, -1, 1), w], dim=2)
