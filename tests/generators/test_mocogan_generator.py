@@ -358,3 +358,21 @@ def test_warp_with_sine_motion_moves_smoothly_and_motion_noise_is_gru_only(tmp_p
     with pytest.raises(VidganError, match="^generator 'mocogan-warp': motion_noise scales gru-motion's noise"):
         Trainer(load_config(["recipe=mocogan-plus-small", "generator.motion=sine-motion", "generator.motion_noise=0.5",
                              f"run_dir={tmp_path}", "device=cpu"]))
+
+
+def test_whole_pixels_frames_are_exact_moved_copies_and_the_shift_still_learns():
+    torch.manual_seed(0)
+    g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, whole_pixels=True)
+    z, _ = g.sample_latents(3, 6)
+    video = g(z)
+    image = g.decoder(z[:, 0, :g.dim_z_content])
+    shift = torch.tanh(g.translation(z[:, :, -(g.dim_z_motion + g.dim_z_category):])) * 8  # pixels
+    padded = torch.nn.functional.pad(image, (16, 16, 16, 16), value=-1.0)
+    for b in range(3):
+        for t in range(6):
+            kx, ky = (int(v) for v in shift[b, t].round())
+            expected = padded[b, :, 16 + ky:32 + ky, 16 + kx:32 + kx]
+            torch.testing.assert_close(video[b, :, t], expected, atol=1e-5, rtol=0)
+    assert len({tuple(shift[b, t].round().tolist()) for b in range(3) for t in range(6)}) > 3  # it moves
+    video.sum().backward()  # straight through: the translation network gets a gradient
+    assert g.shift[-1].weight.grad.abs().sum() > 0
