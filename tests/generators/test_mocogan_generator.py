@@ -360,19 +360,40 @@ def test_warp_with_sine_motion_moves_smoothly_and_motion_noise_is_gru_only(tmp_p
                              f"run_dir={tmp_path}", "device=cpu"]))
 
 
-def test_whole_pixels_frames_are_exact_moved_copies_and_the_shift_still_learns():
-    torch.manual_seed(0)
-    g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, whole_pixels=True)
-    z, _ = g.sample_latents(3, 6)
-    video = g(z)
+def moved_copies(g, z, video):
+    """Whether every frame of ``video`` is the image moved by its shift rounded to whole pixels."""
     image = g.decoder(z[:, 0, :g.dim_z_content])
     shift = torch.tanh(g.translation(z[:, :, -(g.dim_z_motion + g.dim_z_category):])) * 8  # pixels
     padded = torch.nn.functional.pad(image, (16, 16, 16, 16), value=-1.0)
-    for b in range(3):
-        for t in range(6):
-            kx, ky = (int(v) for v in shift[b, t].round())
-            expected = padded[b, :, 16 + ky:32 + ky, 16 + kx:32 + kx]
-            torch.testing.assert_close(video[b, :, t], expected, atol=1e-5, rtol=0)
-    assert len({tuple(shift[b, t].round().tolist()) for b in range(3) for t in range(6)}) > 3  # it moves
+    expected = torch.stack([torch.stack([padded[b, :, 16 + ky:32 + ky, 16 + kx:32 + kx]
+                                         for kx, ky in shift[b].round().int().tolist()], dim=1)
+                            for b in range(z.shape[0])])
+    return torch.allclose(video, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["sampling", "always"])
+def test_whole_pixels_when_asked(mode):
+    torch.manual_seed(0)
+    g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, whole_pixels=mode).eval()
+    z, _ = g.sample_latents(3, 6)
+    with torch.no_grad():
+        assert moved_copies(g, z, g(z))
+        g.train()
+        assert moved_copies(g, z, g(z)) == (mode == "always")  # sampling: training sees fractions
+        plain = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2)
+        plain.load_state_dict(g.state_dict())
+        assert not moved_copies(plain, z, plain.eval()(z))  # never: fractions of a pixel
+    with pytest.raises(ValueError, match="whole_pixels must be one of never, sampling, always, got 'yes'"):
+        MoCoGANWarpGenerator(image_size=16, ngf=8, whole_pixels="yes")
+
+
+def test_whole_pixels_always_trains_through_the_rounding():
+    torch.manual_seed(0)
+    g = MoCoGANWarpGenerator(image_size=16, ngf=8, dim_z_category=2, whole_pixels="always")
+    z, _ = g.sample_latents(3, 6)
+    video = g(z)
+    assert moved_copies(g, z, video)
+    shift = torch.tanh(g.translation(z[:, :, -(g.dim_z_motion + g.dim_z_category):])) * 8
+    assert len(set(map(tuple, shift.round().flatten(0, 1).tolist()))) > 3  # it moves
     video.sum().backward()  # straight through: the translation network gets a gradient
     assert g.shift[-1].weight.grad.abs().sum() > 0

@@ -153,6 +153,9 @@ class MoCoGANGenerator(nn.Module):
         return self.decoder(z)
 
 
+WHOLE_PIXELS = ("never", "sampling", "always")  # mocogan-warp: when shifts are rounded to whole pixels
+
+
 @GENERATORS.register("mocogan-warp")
 class MoCoGANWarpGenerator(MoCoGANGenerator):
     """MoCoGAN whose motion code moves the picture instead of redrawing it.
@@ -171,10 +174,12 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     zero): with still videos at the start the critics' gradients never started a motion
     and the generator collapsed (``docs/dynamics.md``).
 
-    With ``whole_pixels`` the shift is rounded to whole pixels in the forward pass (the
-    gradient passes straight through, as if unrounded): every frame is then an exact copy
-    of the image, moved, where a shift by a fraction of a pixel blends each pixel with its
+    ``whole_pixels`` rounds the shift to whole pixels: every frame is then an exact copy of
+    the image, moved, where a shift by a fraction of a pixel blends each pixel with its
     neighbours and so changes the colours at the shape's edges from frame to frame.
+    ``never`` (the default) keeps fractions; ``sampling`` rounds in eval mode only (samples,
+    evaluation), so training sees the smooth shifts; ``always`` rounds in training too
+    (the gradient passes straight through the rounding, as if unrounded).
 
     Shape:
         as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
@@ -191,9 +196,11 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
                  dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
                  ngf: int = 64, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "gru-motion",
-                 decoder: str = "dcgan-frames", motion_noise: float = 1.0, whole_pixels: bool = False):
+                 decoder: str = "dcgan-frames", motion_noise: float = 1.0, whole_pixels: str = "never"):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
+        if whole_pixels not in WHOLE_PIXELS:
+            raise ValueError(f"whole_pixels must be one of {', '.join(WHOLE_PIXELS)}, got {whole_pixels!r}")
         self.whole_pixels = whole_pixels
         heads = max(dim_z_category, 1)  # one translation head per category
         self.shift = nn.Sequential(nn.Linear(dim_z_motion, 4 * ngf), nn.LeakyReLU(0.2),
@@ -206,7 +213,8 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         b, t, d = z.shape
         image = self.decoder(z[:, 0, :self.dim_z_content]).float()
         shift = torch.tanh(self.translation(z[:, :, d - self.dim_z_motion - self.dim_z_category:]).float())
-        if self.whole_pixels:  # rounded forward, straight through backward
+        if self.whole_pixels == "always" or (self.whole_pixels == "sampling" and not self.training):
+            # rounded forward, straight through backward
             pixel = 2 / torch.tensor(image.shape[:-3:-1], device=z.device)  # (x, y) in grid units
             shift = shift + (torch.round(shift / pixel) * pixel - shift).detach()
         eye = torch.eye(2, device=z.device).expand(b * t, 2, 2)
