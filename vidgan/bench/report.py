@@ -2,7 +2,7 @@
 tables, a chart. Every sentence is built from the recorded numbers and machine facts.
 
 Writes ``report.json`` (every raw time plus the machine), ``report.md`` (tables with time,
-data time, speed-up vs the reference, GFLOP/s and fraction of the measured matmul peak, the
+data time, speed-up vs the reference, GFLOP/s and fraction of the measured GEMM peak, the
 roofline of the full iterations and where a profiled iteration's time goes) and
 ``iterations.png`` (a bar chart of the full iterations). The runner
 (:mod:`vidgan.bench.runner`) imports this module, never the other way round.
@@ -27,7 +27,7 @@ ITERATION_PEAK_AIM = 0.85
 def peak_verdict(fast: dict[str, Any]) -> str:
     """``47% of the bf16 peak (target 75%: NOT met)`` for the fast iteration's row."""
     if "peak_fraction" not in fast:
-        return "share of peak unknown (no matmul peak for its dtype)"
+        return "share of peak unknown (no measured peak for its dtype)"
     target = ITERATION_PEAK_TARGET.get(fast["dtype"], ITERATION_PEAK_AIM)
     verdict = "met" if fast["peak_fraction"] >= target else "NOT met"
     return f"{100 * fast['peak_fraction']:.0f}% of the {fast['dtype']} peak (target {100 * target:.0f}%: {verdict})"
@@ -112,16 +112,19 @@ def markdown(results: dict[str, Any]) -> str:
         "full iterations the median of per-round ratios (each round runs the reference and then "
         "every config, so drifting load cancels; the range is over the rounds), for conv stacks "
         "the ratio of medians. GFLOP counts come from `torch.utils.flop_counter`; the peak is this "
-        "run's own matmul measurement for the row's dtype: the best GFLOP/s over three matrix sizes "
-        "and all their runs (a peak is what the machine reaches at best; slower runs are other "
-        "processes' load), timed in the same rounds as every other case.", "",
+        "run's own GEMM measurement for the row's dtype: the best GFLOP/s over matmuls and 1×1 "
+        "convolutions of three sizes and all their runs (a peak is what the machine reaches at "
+        "best; slower runs are other processes' load), timed in the same rounds as every other "
+        "case.", "",
     ]
     lines += above_peak(results)
     for device, summary in results["devices"].items():
         lines += headline(device, summary)
         lines += targets(device, summary, results)
-    lines += ["## Matmul peaks", "",
-              "GFLOP/s of the best run; the peak of a dtype is its best size's.", "",
+    lines += ["## GEMM peaks", "",
+              "The same GEMM sizes as matmuls (the BLAS library) and as 1×1 convolutions (the "
+              "convolution library, which runs the models' convolutions). GFLOP/s of the best run; "
+              "the peak of a dtype is its best GEMM's.", "",
               "| device | dtype | size | time (median) | best | GFLOP/s | |", "|---|---|---|---|---|---|---|"]
     for device, summary in results["devices"].items():
         for row in summary["rows"]:
@@ -129,6 +132,7 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(f"| {device} | {row['config']} | {row['name']} | {_ms(row['median'])} | "
                              f"{_ms(row['best'])} | {_num(row, 'best_gflops_per_s', '.1f')} | "
                              f"{'**peak**' if row.get('gives_peak') else ''} |")
+    lines += [""] + libraries(results)
     lines += ["", "## Full iterations", "",
               "*data*: the median time an iteration waited for its real batches, within its time: "
               "drawing them in the step, or taking them from the prefetch thread (`train.prefetch`, "
@@ -196,12 +200,30 @@ def above_peak(results: dict[str, Any]) -> list[str]:
             if row.get("peak_fraction", 0) > 1:
                 over.setdefault(row["dtype"], []).append(row["peak_fraction"])
         for dtype, fractions in over.items():
-            size = summary.get("peak_sizes", {}).get(dtype, "its matmuls")
+            size = summary.get("peak_sizes", {}).get(dtype, "its GEMMs")
             out += [f"**Above the peak on {device}:** {len(fractions)} row(s) run at more than 100% of the "
                     f"{dtype} peak (up to {100 * max(fractions):.0f}%): this run under-measured the {dtype} "
                     f"peak ({summary['peaks_gflops'][dtype]:.1f} GFLOP/s, from {size}), so every fraction of "
                     f"the {dtype} peak here overstates the efficiency.", ""]
     return out
+
+
+def libraries(results: dict[str, Any]) -> list[str]:
+    """Per device and dtype, the best matmul against the best 1×1 convolution: the two
+    libraries' GEMM speeds, and which one gave the peak."""
+    out = []
+    for device, summary in results["devices"].items():
+        best: dict[str, dict[str, float]] = {}
+        for row in summary["rows"]:
+            if row["group"] == "peak" and "best_gflops_per_s" in row:
+                kind = "matmuls" if row["name"].startswith("matmul") else "1×1 convolutions"
+                rates = best.setdefault(row["config"], {})
+                rates[kind] = max(rates.get(kind, 0.0), row["best_gflops_per_s"])
+        for dtype, rates in best.items():
+            if len(rates) == 2:
+                (fast, a), (slow, b) = sorted(rates.items(), key=lambda kv: -kv[1])
+                out.append(f"- {device} {dtype}: {fast} {a:.1f} GFLOP/s, {slow} {b:.1f} ({a / b:.2f}x).")
+    return out + [""] if out else []
 
 
 def roofline(results: dict[str, Any]) -> list[str]:
@@ -281,12 +303,12 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
         fraction = row["peak_fraction"]
         text = (f"- Video discriminator Conv3d stack (`{row['name']}`), forward+backward in the fast "
                 f"mode's config ({row['config']}): {row['gflops_per_s']:.1f} GFLOP/s = **{100 * fraction:.0f}% "
-                f"of the {row['dtype']} matmul peak**")
+                f"of the {row['dtype']} peak**")
         if row["dtype"] == "bf16":
             text += f" (target {100 * TARGET_PEAK:.0f}%): {'met' if fraction >= TARGET_PEAK else 'not met'}."
         elif "bf16" in peaks:
             text += (f". The target ({100 * TARGET_PEAK:.0f}% of the bf16 peak) assumes a bf16 fast mode; "
-                     f"here bf16 is not used because its matmul peak is only {peaks['bf16']:.1f} GFLOP/s, "
+                     f"here bf16 is not used because its peak is only {peaks['bf16']:.1f} GFLOP/s, "
                      f"{peaks['fp32'] / peaks['bf16']:.0f}x below fp32 (the fp32 stack alone runs "
                      f"{row['gflops_per_s'] / peaks['bf16']:.0f}x faster than the bf16 peak).")
         out.append(text)
@@ -320,7 +342,7 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
     text = []
     if device == "cpu" and not results["machine"]["native_bf16_cpu"]:
         bf16, fp32 = peaks.get("bf16"), peaks.get("fp32")
-        peak_text = f": bf16 matmuls peak at {bf16:.1f} GFLOP/s against {fp32:.1f} in fp32" if bf16 and fp32 else ""
+        peak_text = f": bf16 GEMMs peak at {bf16:.1f} GFLOP/s against {fp32:.1f} in fp32" if bf16 and fp32 else ""
         probe = _bf16_probe_ratio(summary)
         probe_text = f", and the bf16 Conv3d forward probe took {probe:.0f}x the fp32 time" if probe else ""
         text.append(f"What holds it back: oneDNN has no native bf16 kernels on this CPU "
@@ -328,7 +350,7 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
                     f"ran in {fast['levers']['precision']}.")
     if conv3d and "median" in fast:
         share = 3 * conv3d["median"] / fast["median"]
-        eff = f" at {100 * conv3d['peak_fraction']:.0f}% of the {conv3d['dtype']} matmul peak" \
+        eff = f" at {100 * conv3d['peak_fraction']:.0f}% of the {conv3d['dtype']} peak" \
             if "peak_fraction" in conv3d else ""
         others = [r for r in summary["rows"] if r["group"] == "layer" and r["name"] == conv3d["name"]
                   and r["direction"] == "fwd+bwd" and "speedup" in r and r["runs"] > 1 and not r["baseline"]]

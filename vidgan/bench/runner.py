@@ -9,9 +9,9 @@ interquartile range.
 
 Cases:
 
-- ``peak``: square matmuls per dtype at three sizes (up to the largest that the time budget
-  allows); the peak of a dtype is the best GFLOP/s over its sizes and their runs, the
-  machine's measured peak that achieved GFLOP/s are compared with;
+- ``peak``: GEMMs per dtype at three sizes (up to the largest that the time budget allows),
+  as square matmuls and as 1×1 convolutions; the peak of a dtype is the best GFLOP/s over
+  them and their runs, the machine's measured peak that achieved GFLOP/s are compared with;
 - ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
   forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
 - ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
@@ -50,6 +50,7 @@ from typing import Any, Callable, Iterator
 import torch
 from omegaconf import DictConfig
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
@@ -104,9 +105,9 @@ class Case:
 
     group: str  # peak | layer | iteration
     device: str
-    name: str  # what: a recipe, a conv stack, a matmul
+    name: str  # what: a recipe, a conv stack, a GEMM
     config: str  # how: reference, fast, "bf16 · channels_last · eager", ...
-    direction: str  # iteration | fwd | fwd+bwd | matmul
+    direction: str  # iteration | fwd | fwd+bwd | gemm
     dtype: str  # the peak this case is compared with
     fn: Callable[[], Any]
     flops_key: tuple = ()  # cases with the same key do the same FLOPs; () counts nothing
@@ -217,16 +218,32 @@ def peak_sizes(n: int) -> tuple[int, ...]:
     return n // 2, 3 * n // 4, n
 
 
+def pointwise_conv(n: int, device: torch.device, dtype: torch.dtype) -> tuple[Callable[[], Any], str]:
+    """A 1×1 convolution that is an ``n``-sized GEMM (``n`` → ``n`` channels over ``n``
+    pixels, channels-last) run by the convolution library, and its name."""
+    batch, pixels = max(1, n // 256), 256
+    x = torch.randn(batch, n, 16, 16, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    return (lambda: F.conv2d(x, w)), f"1×1 conv {n}→{n} ch × {batch * pixels} px"
+
+
 def peak_cases(device: torch.device) -> list[Case]:
+    """Per dtype, GEMMs at three sizes through both libraries that run the models' work:
+    matmuls (the BLAS library) and 1×1 convolutions (the convolution library). Either can be
+    the faster on a CPU (MKL's fp32 matmul runs at half oneDNN's speed on some AMD CPUs), and
+    the peak is the best of all."""
     dtypes = ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
     limit = 8192 if device.type == "cuda" else 2048
     cases = []
     for name in dtypes:
-        for n in peak_sizes(matmul_size(device, DTYPES[name], limit)):
-            a = torch.randn(n, n, device=device, dtype=DTYPES[name])
-            b = torch.randn(n, n, device=device, dtype=DTYPES[name])
-            cases.append(Case("peak", device.type, f"matmul {n}×{n}", name, "matmul", name,
+        dtype = DTYPES[name]
+        for n in peak_sizes(matmul_size(device, dtype, limit)):
+            a = torch.randn(n, n, device=device, dtype=dtype)
+            b = torch.randn(n, n, device=device, dtype=dtype)
+            cases.append(Case("peak", device.type, f"matmul {n}×{n}", name, "gemm", name,
                               lambda a=a, b=b: a @ b, flops_key=("matmul", name, n)))
+            conv, label = pointwise_conv(n, device, dtype)
+            cases.append(Case("peak", device.type, label, name, "gemm", name, conv, flops_key=("conv1x1", name, n)))
     return cases
 
 
@@ -434,9 +451,9 @@ def iteration_cases(device: torch.device, options: Options, stack: contextlib.Ex
 
 
 def peaks_of(cases: list[Case]) -> tuple[dict[str, float], dict[str, str]]:
-    """Per dtype the peak GFLOP/s, the best over its matmul sizes of FLOPs / the best time
-    (a peak is what the machine reaches at best: slower runs are load from other processes),
-    and the size that gave it."""
+    """Per dtype the peak GFLOP/s, the best over its GEMMs of FLOPs / the best time (a peak
+    is what the machine reaches at best: slower runs are load from other processes), and the
+    GEMM that gave it."""
     peaks: dict[str, float] = {}
     sizes: dict[str, str] = {}
     for c in cases:
@@ -459,8 +476,8 @@ def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: floa
 
 
 def summarise(cases: list[Case]) -> dict[str, Any]:
-    """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the matmul
-    size that gave each. Full iterations also get the roofline: ``bound_speedup`` (see
+    """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the GEMM that
+    gave each. Full iterations also get the roofline: ``bound_speedup`` (see
     :func:`roofline_bound`) and ``bound_reached``, the measured speed-up over that bound."""
     peaks, peak_sizes = peaks_of(cases)
     baselines = {c.key: c for c in cases if c.baseline and c.measurement}
