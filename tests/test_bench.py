@@ -352,3 +352,11 @@ def test_the_fast_iteration_is_judged_against_the_peak_of_its_dtype():
     assert peak_verdict({"peak_fraction": 0.47, "dtype": "bf16"}) == "47% of the bf16 peak (target 75%: NOT met)"
     assert peak_verdict({"peak_fraction": 0.86, "dtype": "fp32"}) == "86% of the fp32 peak (target 85%: met)"
     assert peak_verdict({"dtype": "bf16"}) == "share of peak unknown (no measured peak for its dtype)"
+
+
+def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
+    fields = {"model name": "AMD EPYC", "cpu family": "26", "model\t": "2"}
+    monkeypatch.setattr(runner, "_cpuinfo_field", fields.get)
+    assert runner._cpu_model() == "AMD EPYC (family 26, model 2)"
+    monkeypatch.setattr(runner, "_cpuinfo_field", {"model name": "Some CPU"}.get)
+    assert runner._cpu_model() == "Some CPU"

@@ -677,10 +677,14 @@ def _cpuinfo_field(name: str) -> str:
 
 
 def _cpu_model() -> str:
+    """The model name, with the family and model numbers that tell CPU generations apart
+    where a virtual machine's name does not (``AMD EPYC (family 26, model 2)``)."""
     try:
-        return _cpuinfo_field("model name") or "unknown"
+        name = _cpuinfo_field("model name") or "unknown"
+        family, model = _cpuinfo_field("cpu family"), _cpuinfo_field("model\t")
     except OSError:
         return "unknown"
+    return f"{name} (family {family}, model {model})" if family and model else name
 
 
 def _cpu_flags() -> set[str]:
