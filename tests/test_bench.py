@@ -142,7 +142,14 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
             assert spent[category] > 0, (profile["config"], category)
         iteration = next(r for r in iterations if r["name"] == profile["recipe"] and r["config"] == profile["config"])
         assert 0.9 * iteration["gflop"] < profile["convolution_gflop"] < iteration["gflop"]  # nearly all FLOPs
+        # each convolution pass timed alone: together exactly the iteration's convolution FLOPs
+        passes = [(r["calls"], r[name]) for r in profile["passes"] for name in bench_report.PASSES if name in r]
+        assert sum(calls * p["gflop"] for calls, p in passes) == pytest.approx(profile["convolution_gflop"])
+        assert all(p["seconds"] > 0 for _, p in passes)
+        assert all("forward" in r for r in profile["passes"])
     assert text.count("\nConvolutions: ") == 6 and "In the fast iteration's profile: Convolutions: " in text
+    assert text.count("Each convolution pass of this iteration timed alone") == 7  # six profiles, the targets
+    assert "| convolution | input | calls | forward | backward input | backward weight |" in text
 
 
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
@@ -360,3 +367,12 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     assert runner._cpu_model() == "AMD EPYC (family 26, model 2)"
     monkeypatch.setattr(runner, "_cpuinfo_field", {"model name": "Some CPU"}.get)
     assert runner._cpu_model() == "Some CPU"
+
+
+def test_each_timed_iteration_follows_an_untimed_call_of_its_own():
+    log = []
+    cases = [runner.Case("iteration", "cpu", "recipe", config, "iteration", "fp32", lambda c=config: log.append(c))
+             for config in ("reference", "fast")]
+    runner.measure(cases, rounds=2, min_time=0.01, log=lambda line: None)
+    assert log == ["reference", "fast"] + ["reference", "reference", "fast", "fast"] * 2  # warm-ups, then pairs
+    assert all(len(c.measurement.times) == 2 for c in cases)

@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
+PASSES = ("forward", "backward input", "backward weight")  # a convolution's passes, timed alone
 PRECOMPUTED = ", data precomputed"  # the config suffix of an iteration timed without its data
 TARGET_SPEEDUP, AIM_SPEEDUP, TARGET_PEAK = 3.0, 4.0, 0.5
 # the fast iteration's share of the peak of the dtype it runs in: bf16 where the CPU has it natively
@@ -182,6 +183,7 @@ def markdown(results: dict[str, Any]) -> str:
                           for c in p["categories"]]
                 peaks = results["devices"][p["device"]]["peaks_gflops"]
                 lines += ["", convolution_line(p, peaks), ""]
+            lines += passes_table(p, results["devices"][p["device"]]["peaks_gflops"])
             lines += ["| op | self time | calls | share |", "|---|---|---|---|"]
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
@@ -298,6 +300,10 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
            f"{AIM_SPEEDUP:g}x): {'met' if ratio >= TARGET_SPEEDUP else 'not met'}.",
            f"- Full fast iteration at the machine's limit: {peak_verdict(fast)}; aim "
            f"{100 * ITERATION_PEAK_AIM:.0f}%."]
+    profile = next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
+                    and p["config"] == "fast"), {})
+    if passes_line(profile, peaks):
+        out[-1] += " " + passes_line(profile, peaks)
     row = conv3d_row(summary)
     if row and "peak_fraction" in row:
         fraction = row["peak_fraction"]
@@ -333,6 +339,53 @@ def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     rest = sum(c["ms"] for c in profile["categories"]) - conv["ms"]
     return (f"Convolutions: {profile['convolution_gflop']:.0f} GFLOP in {conv['ms']:.0f} ms of self time, "
             f"{rate:.0f} GFLOP/s{share}; the other categories take {rest:.0f} ms.")
+
+
+def passes_total(profile: dict[str, Any]) -> tuple[float, float]:
+    """Seconds and GFLOP of a profiled iteration's convolutions, each pass timed alone."""
+    seconds = gflop = 0.0
+    for row in profile.get("passes", []):
+        for name in PASSES:
+            if name in row:
+                seconds += row["calls"] * row[name]["seconds"]
+                gflop += row["calls"] * row[name]["gflop"]
+    return seconds, gflop
+
+
+def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
+    """The limit the convolution kernels themselves set: the iteration's FLOPs over the time
+    of its convolution passes timed alone."""
+    seconds, gflop = passes_total(profile)
+    if not seconds:
+        return ""
+    rate, peak = gflop / seconds, peaks.get(profile["dtype"])
+    text = (f"Each convolution pass of this iteration timed alone (best of 5; its shapes, dtype and layout): "
+            f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
+    if not peak:
+        return text + "."
+    return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak. With no time spent outside "
+            f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
+            f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
+
+
+def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
+    """Per convolution of a profiled iteration: each pass's time alone and its share of the peak."""
+    if not profile.get("passes"):
+        return []
+    peak = peaks.get(profile["dtype"])
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        if name not in row:
+            return "–"
+        p = row[name]
+        share = f" ({100 * p['gflop'] / p['seconds'] / peak:.0f}%)" if peak else ""
+        return f"{1e3 * p['seconds']:.2f} ms{share}"
+
+    lines = [passes_line(profile, peaks), "",
+             "| convolution | input | calls | " + " | ".join(PASSES) + " |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | " + " | ".join(cell(r, n) for n in PASSES) + " |"
+              for r in profile["passes"]]
+    return lines + [""]
 
 
 def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],

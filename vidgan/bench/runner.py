@@ -55,7 +55,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
 from vidgan.bench import report
-from vidgan.bench.report import HEADLINE, PRECOMPUTED
+from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
@@ -119,6 +119,7 @@ class Case:
     note: str = ""
     levers: dict[str, Any] = field(default_factory=dict)
     data_time: Callable[[], float] | None = None  # seconds the last call waited for its data
+    modules: list[nn.Module] = field(default_factory=list)  # an iteration's networks
     settle: Callable[[], None] | None = None  # after a timed call: finish background work
     measurement: Measurement | None = None
     flops: float | None = None
@@ -167,6 +168,16 @@ def time_once(case: Case) -> Measurement:
                                               num_threads=torch.get_num_threads()))
 
 
+def lead_in(case: Case) -> None:
+    """An untimed call of an iteration right before its timed one, as steps follow steps in
+    training: the timed call then finds the memory, caches and oneDNN primitives of its own
+    case, not of the case timed before it."""
+    memory_policy(case)
+    case.fn()
+    if case.settle:
+        case.settle()
+
+
 def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str], None]) -> None:
     """Warm every case up, then time them in ``rounds`` interleaved rounds."""
     flops: dict[tuple, tuple[float, float]] = {}
@@ -181,6 +192,8 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
             if case.single and r > 0:
                 continue
             if case.group == "iteration" or case.single:
+                if case.group == "iteration":
+                    lead_in(case)
                 parts[id(case)].append(time_once(case))
                 if case.data_time:
                     case.data_times.append(case.data_time())
@@ -430,6 +443,7 @@ def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.
                 "iteration", lv.precision, step, flops_key=("iteration", *algorithm),
                 baseline=label == "reference", precomputed=precomputed, warmup=2 if lv.compile else 1,
                 levers=lv.__dict__.copy(), data_time=lambda: trainer.data_seconds,
+                modules=[trainer.generator, *(c.net for c in trainer.critics)],
                 settle=prefetcher.wait_full if prefetcher else None)
 
 
@@ -632,6 +646,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
     for case in cases:
         if case.group != "iteration" or case.config not in PROFILED:
             continue
+        lead_in(case)
         with kineto_quiet():
             with profile(activities=activities) as prof:
                 case.fn()
@@ -646,10 +661,80 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
                       "dtype": case.dtype, "convolution_gflop": (case.convolution_flops or 0) / 1e9,
+                      "gflop": (case.flops or 0) / 1e9, "passes": convolution_passes(case, device),
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
     return found
+
+
+# convolution passes --------------------------------------------------------------------
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+def convolution_calls(case: Case) -> list[tuple[nn.Module, tuple[int, ...], tuple[bool, bool, bool], int]]:
+    """The convolutions one call of ``case`` runs, per distinct module, input shape and
+    passes (forward; backward to the input, to the weight: whether autograd needs them):
+    ``(module, shape, passes, calls)``."""
+    calls: dict[tuple, list] = {}
+
+    def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: Any) -> None:
+        grad = torch.is_grad_enabled()
+        passes = (True, grad and inputs[0].requires_grad, grad and module.weight.requires_grad)
+        key = (id(module), tuple(inputs[0].shape), passes)
+        calls.setdefault(key, [module, key[1], passes, 0])[-1] += 1
+
+    hooks = [m.register_forward_hook(record) for net in case.modules for m in net.modules()
+             if isinstance(m, CONVOLUTIONS)]
+    try:
+        case.fn()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if case.settle:
+        case.settle()
+    return [tuple(c) for c in calls.values()]
+
+
+def best_seconds(fn: Callable[[], Any], repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return min(times)
+
+
+def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> list[dict[str, Any]]:
+    """Each convolution pass of one call of ``case`` timed alone (best of ``repeats``) with the
+    iteration's shapes, dtype and layout: what its convolutions take when nothing else runs,
+    the kernels' own limit. Rows: the layer, its calls, per pass its seconds and GFLOP."""
+    dtype = DTYPES[case.levers.get("precision", "fp32")]
+    rows = []
+    for module, shape, needed, count in convolution_calls(case):
+        x = torch.randn(shape, device=device, dtype=dtype)
+        w = module.weight.detach().to(dtype)
+        if case.levers.get("channels_last") and x.dim() in (4, 5):
+            x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
+        transposed = isinstance(module, nn.modules.conv._ConvTransposeNd)
+        geometry = (module.stride, module.padding, module.dilation, transposed, module.output_padding, module.groups)
+        grad = torch.randn_like(torch.ops.aten.convolution(x, w, None, *geometry))
+        passes = {"forward": lambda: torch.ops.aten.convolution(x, w, None, *geometry),
+                  "backward input": lambda: torch.ops.aten.convolution_backward(
+                      grad, x, w, None, *geometry, [True, False, False]),
+                  "backward weight": lambda: torch.ops.aten.convolution_backward(
+                      grad, x, w, None, *geometry, [False, True, False])}
+        row: dict[str, Any] = {"layer": f"{type(module).__name__} {module.in_channels}→{module.out_channels}, "
+                                        f"kernel {'×'.join(map(str, module.kernel_size))}, "
+                                        f"stride {'×'.join(map(str, module.stride))}",
+                               "input": "×".join(map(str, shape)), "calls": count}
+        for name, need in zip(PASSES, needed):
+            if need:
+                with FlopCounterMode(display=False) as counter:
+                    passes[name]()
+                row[name] = {"seconds": best_seconds(passes[name], repeats), "gflop": counter.get_total_flops() / 1e9}
+        rows.append(row)
+    return rows
 
 
 # the run -----------------------------------------------------------------------------
