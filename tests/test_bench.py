@@ -368,11 +368,3 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     monkeypatch.setattr(runner, "_cpuinfo_field", {"model name": "Some CPU"}.get)
     assert runner._cpu_model() == "Some CPU"
 
-
-def test_each_timed_iteration_follows_an_untimed_call_of_its_own():
-    log = []
-    cases = [runner.Case("iteration", "cpu", "recipe", config, "iteration", "fp32", lambda c=config: log.append(c))
-             for config in ("reference", "fast")]
-    runner.measure(cases, rounds=2, min_time=0.01, log=lambda line: None)
-    assert log == ["reference", "fast"] + ["reference", "reference", "fast", "fast"] * 2  # warm-ups, then pairs
-    assert all(len(c.measurement.times) == 2 for c in cases)

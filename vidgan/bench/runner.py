@@ -168,16 +168,6 @@ def time_once(case: Case) -> Measurement:
                                               num_threads=torch.get_num_threads()))
 
 
-def lead_in(case: Case) -> None:
-    """An untimed call of an iteration right before its timed one, as steps follow steps in
-    training: the timed call then finds the memory, caches and oneDNN primitives of its own
-    case, not of the case timed before it."""
-    memory_policy(case)
-    case.fn()
-    if case.settle:
-        case.settle()
-
-
 def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str], None]) -> None:
     """Warm every case up, then time them in ``rounds`` interleaved rounds."""
     flops: dict[tuple, tuple[float, float]] = {}
@@ -192,8 +182,6 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
             if case.single and r > 0:
                 continue
             if case.group == "iteration" or case.single:
-                if case.group == "iteration":
-                    lead_in(case)
                 parts[id(case)].append(time_once(case))
                 if case.data_time:
                     case.data_times.append(case.data_time())
@@ -646,7 +634,6 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
     for case in cases:
         if case.group != "iteration" or case.config not in PROFILED:
             continue
-        lead_in(case)
         with kineto_quiet():
             with profile(activities=activities) as prof:
                 case.fn()
