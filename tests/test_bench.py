@@ -146,10 +146,12 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
         passes = [(r["calls"], r[name]) for r in profile["passes"] for name in bench_report.PASSES if name in r]
         assert sum(calls * p["gflop"] for calls, p in passes) == pytest.approx(profile["convolution_gflop"])
         assert all(p["seconds"] > 0 for _, p in passes)
-        assert all("forward" in r for r in profile["passes"])
+        assert all("forward" in r and ("backward" in r) == bool(r["gradients"]) for r in profile["passes"])
+        if profile["config"] == "fast":  # no gradient to real frames; none to the critics' weights in the G step
+            assert {"weight", "input", "input and weight"} <= {r["gradients"] for r in profile["passes"]}
     assert text.count("\nConvolutions: ") == 6 and "In the fast iteration's profile: Convolutions: " in text
-    assert text.count("Each convolution pass of this iteration timed alone") == 7  # six profiles, the targets
-    assert "| convolution | input | calls | forward | backward input | backward weight |" in text
+    assert text.count("Each convolution of this iteration timed alone") == 7  # six profiles, the targets
+    assert "| convolution | input | calls | forward | backward | gradients |" in text
 
 
 def test_bad_options_are_one_line_errors(tmp_path, capsys):

@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
-PASSES = ("forward", "backward input", "backward weight")  # a convolution's passes, timed alone
+PASSES = ("forward", "backward")  # a convolution's passes, timed alone
 PRECOMPUTED = ", data precomputed"  # the config suffix of an iteration timed without its data
 TARGET_SPEEDUP, AIM_SPEEDUP, TARGET_PEAK = 3.0, 4.0, 0.5
 # the fast iteration's share of the peak of the dtype it runs in: bf16 where the CPU has it natively
@@ -359,7 +359,8 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     if not seconds:
         return ""
     rate, peak = gflop / seconds, peaks.get(profile["dtype"])
-    text = (f"Each convolution pass of this iteration timed alone (best of 5; its shapes, dtype and layout): "
+    text = (f"Each convolution of this iteration timed alone, forward and backward (best of 5; its shapes, "
+            f"dtype, layout and gradients): "
             f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
     if not peak:
         return text + "."
@@ -382,9 +383,9 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
         return f"{1e3 * p['seconds']:.2f} ms{share}"
 
     lines = [passes_line(profile, peaks), "",
-             "| convolution | input | calls | " + " | ".join(PASSES) + " |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | " + " | ".join(cell(r, n) for n in PASSES) + " |"
-              for r in profile["passes"]]
+             "| convolution | input | calls | forward | backward | gradients |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | {cell(r, 'forward')} | {cell(r, 'backward')} | "
+              f"{r['gradients'] or '–'} |" for r in profile["passes"]]
     return lines + [""]
 
 

@@ -658,17 +658,18 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
 # convolution passes --------------------------------------------------------------------
 CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
-def convolution_calls(case: Case) -> list[tuple[nn.Module, tuple[int, ...], tuple[bool, bool, bool], int]]:
-    """The convolutions one call of ``case`` runs, per distinct module, input shape and
-    passes (forward; backward to the input, to the weight: whether autograd needs them):
-    ``(module, shape, passes, calls)``."""
+
+def convolution_calls(case: Case) -> list[tuple[nn.Module, tuple[int, ...], tuple[bool, bool], int]]:
+    """The convolutions one call of ``case`` runs, per distinct module, input shape and the
+    gradients autograd needs of it (to the input, to the weight): ``(module, shape, grads,
+    calls)``."""
     calls: dict[tuple, list] = {}
 
     def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: Any) -> None:
         grad = torch.is_grad_enabled()
-        passes = (True, grad and inputs[0].requires_grad, grad and module.weight.requires_grad)
-        key = (id(module), tuple(inputs[0].shape), passes)
-        calls.setdefault(key, [module, key[1], passes, 0])[-1] += 1
+        grads = (grad and inputs[0].requires_grad, grad and module.weight.requires_grad)
+        key = (id(module), tuple(inputs[0].shape), grads)
+        calls.setdefault(key, [module, key[1], grads, 0])[-1] += 1
 
     hooks = [m.register_forward_hook(record) for net in case.modules for m in net.modules()
              if isinstance(m, CONVOLUTIONS)]
@@ -693,12 +694,14 @@ def best_seconds(fn: Callable[[], Any], repeats: int) -> float:
 
 
 def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> list[dict[str, Any]]:
-    """Each convolution pass of one call of ``case`` timed alone (best of ``repeats``) with the
-    iteration's shapes, dtype and layout: what its convolutions take when nothing else runs,
-    the kernels' own limit. Rows: the layer, its calls, per pass its seconds and GFLOP."""
+    """Each convolution of one call of ``case`` timed alone (best of ``repeats``), forward and
+    backward (one call for the gradients autograd needs, as in the iteration), with the
+    iteration's shapes, dtype and layout: what its convolutions take when nothing else runs.
+    Rows: the layer, its input, its calls, per pass its seconds and GFLOP (and the backward's
+    gradients)."""
     dtype = DTYPES[case.levers.get("precision", "fp32")]
     rows = []
-    for module, shape, needed, count in convolution_calls(case):
+    for module, shape, grads, count in convolution_calls(case):
         x = torch.randn(shape, device=device, dtype=dtype)
         w = module.weight.detach().to(dtype)
         if case.levers.get("channels_last") and x.dim() in (4, 5):
@@ -706,20 +709,19 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         transposed = isinstance(module, nn.modules.conv._ConvTransposeNd)
         geometry = (module.stride, module.padding, module.dilation, transposed, module.output_padding, module.groups)
         grad = torch.randn_like(torch.ops.aten.convolution(x, w, None, *geometry))
-        passes = {"forward": lambda: torch.ops.aten.convolution(x, w, None, *geometry),
-                  "backward input": lambda: torch.ops.aten.convolution_backward(
-                      grad, x, w, None, *geometry, [True, False, False]),
-                  "backward weight": lambda: torch.ops.aten.convolution_backward(
-                      grad, x, w, None, *geometry, [False, True, False])}
+        passes = {"forward": lambda: torch.ops.aten.convolution(x, w, None, *geometry)}
+        if any(grads):
+            passes["backward"] = lambda: torch.ops.aten.convolution_backward(grad, x, w, None, *geometry,
+                                                                             [*grads, False])
         row: dict[str, Any] = {"layer": f"{type(module).__name__} {module.in_channels}→{module.out_channels}, "
                                         f"kernel {'×'.join(map(str, module.kernel_size))}, "
                                         f"stride {'×'.join(map(str, module.stride))}",
-                               "input": "×".join(map(str, shape)), "calls": count}
-        for name, need in zip(PASSES, needed):
-            if need:
-                with FlopCounterMode(display=False) as counter:
-                    passes[name]()
-                row[name] = {"seconds": best_seconds(passes[name], repeats), "gflop": counter.get_total_flops() / 1e9}
+                               "input": "×".join(map(str, shape)), "calls": count,
+                               "gradients": " and ".join(n for n, g in zip(("input", "weight"), grads) if g)}
+        for name, fn in passes.items():
+            with FlopCounterMode(display=False) as counter:
+                fn()
+            row[name] = {"seconds": best_seconds(fn, repeats), "gflop": counter.get_total_flops() / 1e9}
         rows.append(row)
     return rows
 
