@@ -370,3 +370,14 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     monkeypatch.setattr(runner, "_cpuinfo_field", {"model name": "Some CPU"}.get)
     assert runner._cpu_model() == "Some CPU"
 
+
+
+def test_the_ideal_convolutions_line_puts_the_rest_beside_convolutions_at_the_peak():
+    from vidgan.bench.report import ideal_convolutions_line
+    profile = {"dtype": "bf16", "gflop": 200.0, "convolution_gflop": 160.0,
+               "categories": [{"category": "convolutions", "ms": 500.0}, {"category": "other", "ms": 100.0}]}
+    # convolutions at 800 GFLOP/s take 200 ms; with 100 ms of the rest, 200 GFLOP in 0.3 s = 667 GFLOP/s
+    assert ideal_convolutions_line(profile, {"bf16": 800.0}) == (
+        "With every convolution at the peak (200 ms) and the rest as profiled (100 ms), it would run at "
+        "83% of the peak.")
+    assert ideal_convolutions_line(profile, {}) == ""

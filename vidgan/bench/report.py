@@ -304,6 +304,8 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
                     and p["config"] == "fast"), {})
     if passes_line(profile, peaks):
         out[-1] += " " + passes_line(profile, peaks)
+    if ideal_convolutions_line(profile, peaks):
+        out[-1] += " " + ideal_convolutions_line(profile, peaks)
     row = conv3d_row(summary)
     if row and "peak_fraction" in row:
         fraction = row["peak_fraction"]
@@ -367,6 +369,19 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak. With no time spent outside "
             f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
             f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
+
+
+def ideal_convolutions_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
+    """The share of the peak a profiled iteration would reach with its convolutions at the
+    peak and everything else taking the time it took in the profile."""
+    peak = peaks.get(profile.get("dtype", ""))
+    if not peak or not profile.get("gflop") or "categories" not in profile:
+        return ""
+    rest = sum(c["ms"] for c in profile["categories"] if c["category"] != "convolutions") / 1e3
+    convolutions = profile["convolution_gflop"] / peak
+    share = profile["gflop"] / (convolutions + rest) / peak
+    return (f"With every convolution at the peak ({1e3 * convolutions:.0f} ms) and the rest as profiled "
+            f"({1e3 * rest:.0f} ms), it would run at {100 * share:.0f}% of the peak.")
 
 
 def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
