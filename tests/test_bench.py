@@ -371,7 +371,6 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     assert runner._cpu_model() == "Some CPU"
 
 
-
 def test_the_ideal_convolutions_line_puts_the_rest_beside_convolutions_at_the_peak():
     from vidgan.bench.report import ideal_convolutions_line
     profile = {"dtype": "bf16", "gflop": 200.0, "convolution_gflop": 160.0,

@@ -300,12 +300,10 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
            f"{AIM_SPEEDUP:g}x): {'met' if ratio >= TARGET_SPEEDUP else 'not met'}.",
            f"- Full fast iteration at the machine's limit: {peak_verdict(fast)}; aim "
            f"{100 * ITERATION_PEAK_AIM:.0f}%."]
-    profile = next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
-                    and p["config"] == "fast"), {})
-    if passes_line(profile, peaks):
-        out[-1] += " " + passes_line(profile, peaks)
-    if ideal_convolutions_line(profile, peaks):
-        out[-1] += " " + ideal_convolutions_line(profile, peaks)
+    profile = fast_profile(results, device)
+    for bound in (passes_line(profile, peaks), ideal_convolutions_line(profile, peaks)):
+        if bound:
+            out[-1] += " " + bound
     row = conv3d_row(summary)
     if row and "peak_fraction" in row:
         fraction = row["peak_fraction"]
@@ -328,6 +326,12 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
     if ratio < TARGET_SPEEDUP:
         out += ["", holds_back(device, summary, results, row, fast)]
     return out + [""]
+
+
+def fast_profile(results: dict[str, Any], device: str) -> dict[str, Any]:
+    """The profile of the headline recipe's fast iteration on ``device`` ({} when none)."""
+    return next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
+                 and p["config"] == "fast"), {})
 
 
 def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
@@ -442,9 +446,8 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
             text[-1] += f"; the measured {measured:.2f}x falls short of it."
         else:
             text[-1] += ", and the measured speed-up is about that."
-    profile = next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
-                    and p["config"] == "fast" and "categories" in p), None)
-    if profile:
+    profile = fast_profile(results, device)
+    if "categories" in profile:
         text.append(f"In the fast iteration's profile: {convolution_line(profile, peaks)}")
     if device == "cpu":
         if not results["machine"]["native_bf16_cpu"]:

@@ -189,8 +189,8 @@ def keep_memory(on: bool) -> None:
     page-faulted in afresh (zeroed by the kernel) every time. With ``on`` no block is
     mmapped and the heap is never trimmed, so freed pages are reused; the process's resident
     memory stays at its peak. Process-wide; threads off glibc's main arena (all but the first)
-    still mmap blocks of 64 MiB and more. Restoring sets the documented
-    defaults but not the raised threshold glibc may have reached.
+    still mmap blocks of 64 MiB and more. Restoring sets the documented defaults but not the
+    raised threshold glibc may have reached.
     """
     mallopt = _mallopt()
     if mallopt is None:
