@@ -138,6 +138,22 @@ def test_close_wakes_a_thread_blocked_on_a_full_queue():
     assert not p._thread.is_alive()
 
 
+def test_the_thread_draws_on_one_intra_op_thread_and_leaves_the_others_counts():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with Prefetcher(lambda g: torch.get_num_threads(), torch.Generator().get_state(), depth=1) as p:
+            assert p.get()[0] == 1
+            assert torch.get_num_threads() == 2
+            started = []
+            other = threading.Thread(target=lambda: started.append(torch.get_num_threads()))
+            other.start()
+            other.join()
+            assert started == [2]  # a thread started later gets the process's count, not the drawer's
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_a_negative_prefetch_is_a_config_error():
     with pytest.raises(VidganError, match="train.prefetch must be 0 .off. or a number of steps ahead, got -1"):
         load_config([*ARGS, "train.prefetch=-1"])

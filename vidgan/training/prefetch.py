@@ -8,6 +8,10 @@ after it was drawn: setting the consumer's generator to it makes that generator 
 which batches were consumed, not how far the thread ran ahead (what a checkpoint must
 hold to resume exactly).
 
+The thread runs its operations on one intra-op thread: with the step's threads on every
+core, a drawing thread with a team of its own stalls them (on 2 cores a draw of 6 ms of
+CPU time made each fast-mode iteration of ``mocogan-categorical`` 0.14 s slower).
+
 An exception raised by ``draw`` is raised again by the :meth:`Prefetcher.get` that would
 have returned that step's result. :meth:`Prefetcher.close` stops and joins the thread.
 
@@ -38,11 +42,18 @@ class Prefetcher:
     def __init__(self, draw: Callable[[torch.Generator], Any], rng_state: torch.Tensor, depth: int):
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(draw, rng_state), name=THREAD_NAME,
+        threads, single = torch.get_num_threads(), threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(draw, rng_state, single), name=THREAD_NAME,
                                         daemon=True)
         self._thread.start()
+        single.wait()
+        # torch.set_num_threads in the thread also set the count that new threads start with
+        torch.set_num_threads(threads)
 
-    def _run(self, draw: Callable[[torch.Generator], Any], rng_state: torch.Tensor) -> None:
+    def _run(self, draw: Callable[[torch.Generator], Any], rng_state: torch.Tensor,
+             single: threading.Event) -> None:
+        torch.set_num_threads(1)
+        single.set()
         rng = torch.Generator()
         rng.set_state(rng_state)
         while not self._stop.is_set():
