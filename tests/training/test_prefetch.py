@@ -142,7 +142,11 @@ def test_the_thread_draws_on_one_intra_op_thread_and_leaves_the_others_counts():
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        with Prefetcher(lambda g: torch.get_num_threads(), torch.Generator().get_state(), depth=1) as p:
+        def draw(g):  # asked once the constructor has returned, as in a run
+            time.sleep(0.05)
+            return torch.get_num_threads()
+
+        with Prefetcher(draw, torch.Generator().get_state(), depth=1) as p:
             assert p.get()[0] == 1
             assert torch.get_num_threads() == 2
             started = []

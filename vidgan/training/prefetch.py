@@ -52,6 +52,7 @@ class Prefetcher:
 
     def _run(self, draw: Callable[[torch.Generator], Any], rng_state: torch.Tensor,
              single: threading.Event) -> None:
+        torch.get_num_threads()  # torch sets a thread up at its first parallel call, from the process's count: now
         torch.set_num_threads(1)
         single.set()
         rng = torch.Generator()
