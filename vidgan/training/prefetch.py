@@ -10,7 +10,7 @@ hold to resume exactly).
 
 The thread runs its operations on one intra-op thread: with the step's threads on every
 core, a drawing thread with a team of its own stalls them (on 2 cores a draw of 6 ms of
-CPU time made each fast-mode iteration of ``mocogan-categorical`` 0.14 s slower).
+CPU time made each fast-mode iteration of ``mocogan-categorical`` about 0.12 s slower).
 
 An exception raised by ``draw`` is raised again by the :meth:`Prefetcher.get` that would
 have returned that step's result. :meth:`Prefetcher.close` stops and joins the thread.
