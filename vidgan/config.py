@@ -74,6 +74,7 @@ class TrainConfig:
     cuda_graphs: Optional[bool] = None
     prefetch: Optional[int] = None  # steps of real batches drawn ahead in a thread; 0: off
     keep_memory: Optional[bool] = None  # glibc malloc keeps freed memory for reuse (fewer page faults)
+    conv3d_gemm: Optional[bool] = None  # Conv3d calls with small outputs as one GEMM
 
 
 @dataclass

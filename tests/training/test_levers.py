@@ -9,10 +9,12 @@ import torch
 from einops import rearrange
 from omegaconf import OmegaConf
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan.config import load_config
 from vidgan.discriminators.mocogan import PatchImageDiscriminator
 from vidgan.errors import VidganError
+from vidgan.gemm_conv3d import GemmConv3d, takes_gemm
 from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.training import levers
 from vidgan.training.levers import Levers
@@ -74,7 +76,8 @@ def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
     monkeypatch.setattr(levers, "native_bf16", lambda device: True)
     fast = resolve(mode="fast")
-    assert (fast.precision, fast.channels_last) == ("bf16", True)
+    assert (fast.precision, fast.channels_last, fast.conv3d_gemm) == ("bf16", True, True)
+    assert not resolve(device="cuda", mode="fast").conv3d_gemm  # cuDNN runs those layers well
 
 
 @pytest.mark.parametrize("train, message", [
@@ -280,6 +283,23 @@ def test_channels_last_runs_every_convolution_on_channels_last_tensors(tiny):
     assert len(seen_last) == len(seen_plain) > 20
     assert all(all(s) for s in seen_last)  # input, weight and output of every call
     assert not all(all(s) for s in seen_plain)
+
+
+def test_conv3d_gemm_runs_the_small_video_critic_calls_as_gemms_and_trains_alike(tiny):
+    """The lever took effect (the GEMM op ran, only for calls with few output positions) and
+    changes nothing but rounding: losses of the first steps within 1e-4."""
+    gemm, plain = make(tiny, "train.conv3d_gemm=true"), make(tiny)
+    calls = conv_calls(gemm, lambda m, inputs, output: (type(m), takes_gemm(m, tuple(inputs[0].shape))))
+    with FlopCounterMode(display=False) as counter:
+        first = gemm.train_step()
+    assert first == pytest.approx(plain.train_step(), rel=1e-4, abs=1e-6)
+    ops = {str(op) for op in counter.get_flop_counts()["Global"]}
+    assert {"vidgan.gemm_convolution3d", "vidgan.gemm_convolution3d_weight_grad",
+            "vidgan.gemm_convolution3d_input_grad"} <= ops
+    assert {kind for kind, gemm_path in calls if gemm_path} == {GemmConv3d}
+    assert any(kind is GemmConv3d and not gemm_path for kind, gemm_path in calls)  # large outputs: oneDNN
+    assert not any(isinstance(m, GemmConv3d) for c in plain.critics for m in c.net.modules())
+    assert gemm.train_step() == pytest.approx(plain.train_step(), rel=1e-4, abs=1e-6)
 
 
 def test_channels_last_within_1e_4_relative(tiny):

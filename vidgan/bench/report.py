@@ -284,6 +284,7 @@ def conv3d_row(summary: dict[str, Any]) -> dict[str, Any] | None:
                 and row["levers"].get("channels_last") == lv["channels_last"] \
                 and row["levers"].get("compile") == lv["compile"] \
                 and row["levers"].get("cudnn_benchmark") == lv["cudnn_benchmark"] \
+                and row["levers"].get("conv3d_gemm", False) == lv.get("conv3d_gemm", False) \
                 and "categorical" in row["name"] and "median" in row:
             return row
     return None

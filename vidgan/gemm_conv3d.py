@@ -1,0 +1,164 @@
+"""Conv3d layers with small outputs as one matrix product (the ``train.conv3d_gemm`` lever).
+
+oneDNN runs the video critics' last Conv3d layers far below the machine's GEMM peak: the
+256→512 layer of ``mocogan-categorical`` (7×8×8 in, 4×4×4 out) reached 29–41% of the bf16
+peak on a Zen 5 EPYC, forward and backward. Written as a matrix product, the patches
+(clips × output positions) × (kernel positions × input channels) times the weight
+(output channels × the same), it is one GEMM forward and one per gradient, which MKL runs
+near its peak. :class:`GemmConv3d` takes that path when a call's output has at most
+:data:`MAX_POSITIONS` positions per clip and nn.Conv3d's otherwise.
+
+Channels are innermost both in the patches and in a channels_last_3d weight, so with
+channels_last_3d inputs the patches are one strided copy and the weight a view. The
+operations are custom ops (``vidgan::gemm_convolution3d`` and its two gradients) with
+FLOP formulas, so the FLOP counter and the profiler count them as convolutions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.flop_counter import register_flop_formula
+
+MAX_POSITIONS = 64  # output positions per clip up to which a call runs as a GEMM
+
+
+def output_size(size: list[int], kernel: list[int], stride: list[int], padding: list[int]) -> list[int]:
+    return [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
+
+
+def _patches(x: Tensor, kernel: list[int], stride: list[int], padding: list[int]) -> Tensor:
+    """``b c t h w`` → ``(b·t'·h'·w') × (kt·kh·kw·c)``: every output position's input patch,
+    channels innermost."""
+    (pt, ph, pw), c = padding, x.shape[1]
+    padded = F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt)).contiguous()
+    out = output_size(list(padded.shape[1:4]), kernel, stride, [0, 0, 0])
+    s = padded.stride()
+    windows = padded.as_strided((padded.shape[0], *out, *kernel, c),
+                                (s[0], *(s[i + 1] * stride[i] for i in range(3)), s[1], s[2], s[3], 1))
+    return windows.reshape(-1, math.prod(kernel) * c)
+
+
+def _matrix(weight: Tensor) -> Tensor:
+    """``n c kt kh kw`` → ``n × (kt·kh·kw·c)`` (a view for a channels_last_3d weight)."""
+    return weight.permute(0, 2, 3, 4, 1).reshape(weight.shape[0], -1)
+
+
+def _rows(y: Tensor) -> Tensor:
+    """``b n t' h' w'`` → ``(b·t'·h'·w') × n``."""
+    return y.permute(0, 2, 3, 4, 1).reshape(-1, y.shape[1])
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d", mutates_args=())
+def gemm_convolution3d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> Tensor:
+    """``F.conv3d(x, weight, stride=stride, padding=padding)`` as patches @ weightᵀ."""
+    out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
+    y = _patches(x, list(weight.shape[2:]), stride, padding) @ _matrix(weight).t()
+    return y.view(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d_weight_grad", mutates_args=())
+def weight_grad(grad: Tensor, x: Tensor, weight_shape: list[int], stride: list[int],
+                padding: list[int]) -> Tensor:
+    """The weight's gradient: gradᵀ @ patches, in channels_last_3d."""
+    n, c, *kernel = weight_shape
+    g = _rows(grad).t() @ _patches(x, kernel, stride, padding)
+    return g.view(n, *kernel, c).permute(0, 4, 1, 2, 3)
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d_input_grad", mutates_args=())
+def input_grad(grad: Tensor, weight: Tensor, input_shape: list[int], stride: list[int],
+               padding: list[int]) -> Tensor:
+    """The input's gradient: grad @ weight gives each patch's gradient, summed back onto the
+    (padded) input position by position of the kernel, in fp32."""
+    b, c, *size = input_shape
+    kernel, out = list(weight.shape[2:]), list(grad.shape[2:])
+    patches = (_rows(grad) @ _matrix(weight)).view(b, *out, *kernel, c)
+    padded = grad.new_zeros((b, *(n + 2 * p for n, p in zip(size, padding)), c), dtype=torch.float32)
+    for k in range(math.prod(kernel)):
+        kt, kh, kw = (k // (kernel[1] * kernel[2]), k // kernel[2] % kernel[1], k % kernel[2])
+        padded[:, kt:kt + stride[0] * (out[0] - 1) + 1:stride[0], kh:kh + stride[1] * (out[1] - 1) + 1:stride[1],
+               kw:kw + stride[2] * (out[2] - 1) + 1:stride[2]] += patches[:, :, :, :, kt, kh, kw]
+    (pt, ph, pw), (t, h, w) = padding, size
+    return padded[:, pt:pt + t, ph:ph + h, pw:pw + w].to(grad.dtype).permute(0, 4, 1, 2, 3)
+
+
+@gemm_convolution3d.register_fake
+def _(x, weight, stride, padding):
+    out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
+    return x.new_empty(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+
+
+@weight_grad.register_fake
+def _(grad, x, weight_shape, stride, padding):
+    n, c, *kernel = weight_shape
+    return grad.new_empty(n, *kernel, c).permute(0, 4, 1, 2, 3)
+
+
+@input_grad.register_fake
+def _(grad, weight, input_shape, stride, padding):
+    b, c, *size = input_shape
+    return grad.new_empty(b, *size, c).permute(0, 4, 1, 2, 3)
+
+
+def _setup_context(ctx, inputs, output) -> None:
+    x, weight, ctx.stride, ctx.padding = inputs
+    ctx.save_for_backward(x, weight)
+
+
+def _backward(ctx, grad: Tensor):
+    x, weight = ctx.saved_tensors
+    gx = input_grad(grad, weight, list(x.shape), ctx.stride, ctx.padding) if ctx.needs_input_grad[0] else None
+    gw = weight_grad(grad, x, list(weight.shape), ctx.stride, ctx.padding) if ctx.needs_input_grad[1] else None
+    return gx, gw, None, None
+
+
+gemm_convolution3d.register_autograd(_backward, setup_context=_setup_context)
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d)
+def _forward_flops(x_shape, w_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(out_shape) * math.prod(w_shape[1:])
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d_weight_grad)
+def _weight_grad_flops(grad_shape, x_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(grad_shape) * math.prod(out_shape[1:])
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d_input_grad)
+def _input_grad_flops(grad_shape, w_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(grad_shape) * math.prod(w_shape[1:])
+
+
+def takes_gemm(conv: nn.Conv3d, input_shape: tuple[int, ...]) -> bool:
+    """Whether ``conv`` runs a call on an input of this shape as a GEMM."""
+    out = output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
+    return (isinstance(conv, GemmConv3d) and math.prod(out) <= MAX_POSITIONS and conv.groups == 1
+            and conv.dilation == (1, 1, 1) and conv.padding_mode == "zeros" and not isinstance(conv.padding, str))
+
+
+class GemmConv3d(nn.Conv3d):
+    """An nn.Conv3d (same parameters and state_dict) whose calls with at most
+    :data:`MAX_POSITIONS` output positions per clip run as a GEMM; bf16 under autocast."""
+
+    def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if not takes_gemm(self, tuple(x.shape)):
+            return super()._conv_forward(x, weight, bias)
+        device = x.device.type
+        if torch.is_autocast_enabled(device):
+            dtype = torch.get_autocast_dtype(device)
+            x, weight = x.to(dtype), weight.to(dtype)
+        y = gemm_convolution3d(x, weight, list(self.stride), list(self.padding))
+        return y if bias is None else y + bias.to(y.dtype).view(1, -1, 1, 1, 1)
+
+
+def use_gemm(module: nn.Module) -> None:
+    """Make every nn.Conv3d in ``module`` a :class:`GemmConv3d` (parameters and state_dict
+    keys stay as they are)."""
+    for m in module.modules():
+        if type(m) is nn.Conv3d:
+            m.__class__ = GemmConv3d
