@@ -16,6 +16,7 @@ FLOP formulas, so the FLOP counter and the profiler count them as convolutions.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -69,21 +70,34 @@ def weight_grad(grad: Tensor, x: Tensor, weight_shape: list[int], stride: list[i
     return g.view(n, *kernel, c).permute(0, 4, 1, 2, 3)
 
 
+@functools.lru_cache(maxsize=64)
+def _patch_positions(batch: int, padded: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                     out: tuple[int, ...], device: torch.device) -> Tensor:
+    """For every row of :func:`_patches` and kernel position, in order, the index of the
+    padded input position it reads (positions numbered over ``b t h w``)."""
+    def axis(i: int) -> Tensor:  # the padded coordinate along t, h or w: output · stride + kernel
+        shape = [1] * 7
+        shape[1 + i], shape[4 + i] = out[i], kernel[i]
+        return ((torch.arange(out[i]) * stride[i]).view(-1, 1) + torch.arange(kernel[i])).view(shape)
+    index = ((torch.arange(batch).view(-1, *[1] * 6) * padded[0] + axis(0)) * padded[1] + axis(1)) * padded[2] + axis(2)
+    return index.flatten().to(device)
+
+
 @torch.library.custom_op("vidgan::gemm_convolution3d_input_grad", mutates_args=())
 def input_grad(grad: Tensor, weight: Tensor, input_shape: list[int], stride: list[int],
                padding: list[int]) -> Tensor:
-    """The input's gradient: grad @ weight gives each patch's gradient, summed back onto the
-    (padded) input position by position of the kernel, in fp32."""
+    """The input's gradient: grad @ weight gives each patch's gradient, summed in fp32 onto
+    the (padded) input positions the patches read."""
     b, c, *size = input_shape
     kernel, out = list(weight.shape[2:]), list(grad.shape[2:])
-    patches = (_rows(grad) @ _matrix(weight)).view(b, *out, *kernel, c)
-    padded = grad.new_zeros((b, *(n + 2 * p for n, p in zip(size, padding)), c), dtype=torch.float32)
-    for k in range(math.prod(kernel)):
-        kt, kh, kw = (k // (kernel[1] * kernel[2]), k // kernel[2] % kernel[1], k % kernel[2])
-        padded[:, kt:kt + stride[0] * (out[0] - 1) + 1:stride[0], kh:kh + stride[1] * (out[1] - 1) + 1:stride[1],
-               kw:kw + stride[2] * (out[2] - 1) + 1:stride[2]] += patches[:, :, :, :, kt, kh, kw]
+    padded_size = [n + 2 * p for n, p in zip(size, padding)]
+    patches = (_rows(grad) @ _matrix(weight)).view(-1, c).float()
+    padded = grad.new_zeros((b * math.prod(padded_size), c), dtype=torch.float32)
+    padded.index_add_(0, _patch_positions(b, tuple(padded_size), tuple(kernel), tuple(stride), tuple(out),
+                                          grad.device), patches)
     (pt, ph, pw), (t, h, w) = padding, size
-    return padded[:, pt:pt + t, ph:ph + h, pw:pw + w].to(grad.dtype).permute(0, 4, 1, 2, 3)
+    padded = padded.view(b, *padded_size, c)[:, pt:pt + t, ph:ph + h, pw:pw + w]
+    return padded.to(grad.dtype).permute(0, 4, 1, 2, 3)
 
 
 @gemm_convolution3d.register_fake
