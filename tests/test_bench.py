@@ -371,6 +371,16 @@ def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     assert runner._cpu_model() == "Some CPU"
 
 
+def test_a_profile_slower_than_the_timed_iterations_is_flagged():
+    from vidgan.bench.report import slower_profile_line
+    profile = {"categories": [{"category": "convolutions", "ms": 590.0}, {"category": "other", "ms": 107.0}]}
+    assert slower_profile_line(profile, {"median": 0.4874}) == (
+        "The profiled iteration took 697 ms against the timed median 487 ms: the machine ran slower while the "
+        "profile and the passes were taken, and the two lines above understate these kernels by about 1.43x.")
+    assert slower_profile_line(profile, {"median": 0.65}) == ""  # within the timing noise
+    assert slower_profile_line({}, {"median": 0.65}) == ""
+
+
 def test_the_ideal_convolutions_line_puts_the_rest_beside_convolutions_at_the_peak():
     from vidgan.bench.report import ideal_convolutions_line
     profile = {"dtype": "bf16", "gflop": 200.0, "convolution_gflop": 160.0,

@@ -302,7 +302,8 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
            f"- Full fast iteration at the machine's limit: {peak_verdict(fast)}; aim "
            f"{100 * ITERATION_PEAK_AIM:.0f}%."]
     profile = fast_profile(results, device)
-    for bound in (passes_line(profile, peaks), ideal_convolutions_line(profile, peaks)):
+    for bound in (passes_line(profile, peaks), ideal_convolutions_line(profile, peaks),
+                  slower_profile_line(profile, fast)):
         if bound:
             out[-1] += " " + bound
     row = conv3d_row(summary)
@@ -387,6 +388,22 @@ def ideal_convolutions_line(profile: dict[str, Any], peaks: dict[str, float]) ->
     share = profile["gflop"] / (convolutions + rest) / peak
     return (f"With every convolution at the peak ({1e3 * convolutions:.0f} ms) and the rest as profiled "
             f"({1e3 * rest:.0f} ms), it would run at {100 * share:.0f}% of the peak.")
+
+
+SLOWER = 1.15  # a profiled iteration this much slower than the timed median ran under more load
+
+
+def slower_profile_line(profile: dict[str, Any], row: dict[str, Any]) -> str:
+    """A warning when the profile (and the passes timed after it) ran on a slower machine than
+    the timed iterations: then the lines drawn from them understate the kernels."""
+    if "categories" not in profile or "median" not in row:
+        return ""
+    profiled = sum(c["ms"] for c in profile["categories"]) / 1e3
+    if profiled <= SLOWER * row["median"]:
+        return ""
+    return (f"The profiled iteration took {1e3 * profiled:.0f} ms against the timed median "
+            f"{1e3 * row['median']:.0f} ms: the machine ran slower while the profile and the passes were "
+            f"taken, and the two lines above understate these kernels by about {profiled / row['median']:.2f}x.")
 
 
 def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
