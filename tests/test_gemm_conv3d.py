@@ -74,6 +74,9 @@ def test_only_calls_with_few_output_positions_take_the_gemm():
         assert takes_gemm(gemm, shape) == expected
         assert ops == ({"vidgan.gemm_convolution3d"} if expected else {"aten.convolution"})
     assert not takes_gemm(nn.Conv3d(4, 8, 4, (1, 2, 2), (0, 1, 1)), small)  # a plain Conv3d never does
+    same = nn.Conv3d(4, 8, 3, padding="same")
+    use_gemm(same)
+    assert not takes_gemm(same, (2, 4, 4, 4, 4)) and same(torch.randn(2, 4, 4, 4, 4)).shape == (2, 8, 4, 4, 4)
 
 
 def test_flops_are_the_convolutions():

@@ -150,9 +150,11 @@ def _input_grad_flops(grad_shape, w_shape, *args, out_shape, **kwargs) -> int:
 
 def takes_gemm(conv: nn.Conv3d, input_shape: tuple[int, ...]) -> bool:
     """Whether ``conv`` runs a call on an input of this shape as a GEMM."""
+    if not (isinstance(conv, GemmConv3d) and conv.groups == 1 and conv.dilation == (1, 1, 1)
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
+        return False
     out = output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
-    return (isinstance(conv, GemmConv3d) and math.prod(out) <= MAX_POSITIONS and conv.groups == 1
-            and conv.dilation == (1, 1, 1) and conv.padding_mode == "zeros" and not isinstance(conv.padding, str))
+    return math.prod(out) <= MAX_POSITIONS
 
 
 class GemmConv3d(nn.Conv3d):

@@ -712,7 +712,8 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         w = module.weight.detach().to(dtype)
         if case.levers.get("channels_last") and x.dim() in (4, 5):
             x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
-        if takes_gemm(module, shape):  # the call runs as a GEMM (train.conv3d_gemm): time that
+        gemm = takes_gemm(module, shape)
+        if gemm:  # the call runs as a GEMM (train.conv3d_gemm): time that
             stride, padding = list(module.stride), list(module.padding)
 
             def forward() -> Any:
@@ -737,7 +738,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         row: dict[str, Any] = {"layer": f"{kind} {module.in_channels}→{module.out_channels}, "
                                         f"kernel {'×'.join(map(str, module.kernel_size))}, "
                                         f"stride {'×'.join(map(str, module.stride))}"
-                                        + (", as one GEMM" if takes_gemm(module, shape) else ""),
+                                        + (", as one GEMM" if gemm else ""),
                                "input": "×".join(map(str, shape)), "calls": count,
                                "gradients": " and ".join(n for n, g in zip(("input", "weight"), grads) if g)}
         for name, fn in passes.items():
