@@ -14,11 +14,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from vidgan.config import load_config
 from vidgan.discriminators.mocogan import PatchImageDiscriminator
 from vidgan.errors import VidganError
-from vidgan.gemm_conv3d import GemmConv3d, takes_gemm
+from vidgan.gemm_conv import GemmConv3d, GemmConvTranspose2d, takes_gemm
 from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.training import levers
 from vidgan.training.levers import Levers
-from vidgan.training.trainer import Trainer
+from vidgan.training.trainer import DenseAdam, Trainer
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -76,8 +76,9 @@ def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
     monkeypatch.setattr(levers, "native_bf16", lambda device: True)
     fast = resolve(mode="fast")
-    assert (fast.precision, fast.channels_last, fast.conv3d_gemm) == ("bf16", True, True)
-    assert not resolve(device="cuda", mode="fast").conv3d_gemm  # cuDNN runs those layers well
+    assert (fast.precision, fast.channels_last) == ("bf16", True) and fast.conv3d_gemm and fast.conv_transpose_gemm
+    cuda = resolve(device="cuda", mode="fast")
+    assert not cuda.conv3d_gemm and not cuda.conv_transpose_gemm  # cuDNN runs those layers well
 
 
 @pytest.mark.parametrize("train, message", [
@@ -249,9 +250,38 @@ def test_reuse_fakes_is_exactly_the_plain_algorithm(tiny, recipe):
 # numeric levers: within a stated bound ------------------------------------------------------
 def test_fused_adam_within_1e_5_after_three_steps(tiny):
     plain, fused = make(tiny), make(tiny, "train.fused_optim=true")
-    assert all(g["fused"] for g in fused.g_optimizer.param_groups)
+    assert all(g["fused"] for g in fused.g_optimizer.param_groups) and isinstance(fused.g_optimizer, DenseAdam)
     train(plain, 3), train(fused, 3)
     assert max_difference(state(plain), state(fused)) < 1e-5
+
+
+def test_dense_adam_steps_like_fused_adam_without_copying_channels_last_gradients():
+    """The same numbers as torch's fused Adam, and its step copies no tensor (torch's copies
+    every channels_last gradient)."""
+    from torch.profiler import profile
+
+    def setup(cls):
+        torch.manual_seed(0)
+        params = [nn.Parameter(torch.randn(shape).contiguous(memory_format=fmt)) for shape, fmt in (
+            ((8, 4, 3, 3, 3), torch.channels_last_3d), ((6, 4, 4, 4), torch.channels_last),
+            ((6, 4, 4, 4), torch.contiguous_format), ((5,), torch.contiguous_format))]
+        return params, cls(params, lr=1e-2, betas=(0.5, 0.999), fused=True)
+
+    runs = {cls: setup(cls) for cls in (torch.optim.Adam, DenseAdam)}
+    copies = {}
+    for step in range(3):
+        for cls, (params, optimizer) in runs.items():
+            for i, p in enumerate(params):
+                torch.manual_seed(10 * step + i)
+                p.grad = torch.randn_like(p)  # in the parameter's layout, as autograd makes it
+            with profile(record_shapes=True) as prof:
+                optimizer.step()
+            copies[cls] = [e.input_shapes[0] for e in prof.events()  # not the step counters' (0-d)
+                           if e.name in ("aten::clone", "aten::copy_") and e.input_shapes[0]]
+    (plain, a), (dense, b) = runs.values()
+    assert all(torch.equal(p, q) and p.stride() == q.stride() for p, q in zip(plain, dense))
+    assert all(torch.equal(a.state[p]["exp_avg_sq"], b.state[q]["exp_avg_sq"]) for p, q in zip(plain, dense))
+    assert copies[DenseAdam] == [] and [8, 4, 3, 3, 3] in copies[torch.optim.Adam]  # a channels_last gradient
 
 
 def gradients(trainer):
@@ -286,20 +316,26 @@ def test_channels_last_runs_every_convolution_on_channels_last_tensors(tiny):
     assert not all(all(s) for s in seen_plain)
 
 
-def test_conv3d_gemm_runs_the_small_video_critic_calls_as_gemms_and_trains_alike(tiny):
-    """The lever took effect (the GEMM op ran, only for calls with few output positions) and
+@pytest.mark.parametrize("lever, kind, gemm_ops", [
+    ("conv3d_gemm", GemmConv3d, {"vidgan.gemm_convolution3d", "vidgan.gemm_convolution3d_weight_grad",
+                                 "vidgan.gemm_convolution3d_input_grad"}),
+    ("conv_transpose_gemm", GemmConvTranspose2d, {"vidgan.gemm_convolution_transpose2d", "vidgan.gemm_convolution3d",
+                                                  "vidgan.gemm_convolution3d_weight_grad"}),
+])
+def test_gemm_levers_run_the_small_calls_as_gemms_and_train_alike(tiny, lever, kind, gemm_ops):
+    """The lever took effect (its GEMM ops ran, only for calls with few GEMM rows: the video
+    critics' last Conv3d layers, the generator's ConvTranspose2d layers on small inputs) and
     changes nothing but rounding: losses of the first steps within 1e-4."""
-    gemm, plain = make(tiny, "train.conv3d_gemm=true"), make(tiny)
+    gemm, plain = make(tiny, f"train.{lever}=true"), make(tiny)
     calls = conv_calls(gemm, lambda m, inputs, output: (type(m), takes_gemm(m, tuple(inputs[0].shape))))
     with FlopCounterMode(display=False) as counter:
         first = gemm.train_step()
     assert first == pytest.approx(plain.train_step(), rel=1e-4, abs=1e-6)
-    ops = {str(op) for op in counter.get_flop_counts()["Global"]}
-    assert {"vidgan.gemm_convolution3d", "vidgan.gemm_convolution3d_weight_grad",
-            "vidgan.gemm_convolution3d_input_grad"} <= ops
-    assert {kind for kind, gemm_path in calls if gemm_path} == {GemmConv3d}
-    assert any(kind is GemmConv3d and not gemm_path for kind, gemm_path in calls)  # large outputs: oneDNN
-    assert not any(isinstance(m, GemmConv3d) for c in plain.critics for m in c.net.modules())
+    assert gemm_ops <= {str(op) for op in counter.get_flop_counts()["Global"]}
+    assert {k for k, gemm_path in calls if gemm_path} == {kind}
+    assert any(k is kind and not gemm_path for k, gemm_path in calls)  # large calls: oneDNN
+    assert not any(isinstance(m, kind) for net in (plain.generator, *(c.net for c in plain.critics))
+                   for m in net.modules())
     assert gemm.train_step() == pytest.approx(plain.train_step(), rel=1e-4, abs=1e-6)
 
 

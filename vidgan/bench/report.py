@@ -272,6 +272,9 @@ def headline(device: str, summary: dict[str, Any]) -> list[str]:
     return out + ["", f"**{speedup_line(summary, device)}**", ""]
 
 
+LAYER_LEVERS = ("precision", "channels_last", "compile", "cudnn_benchmark", "conv3d_gemm", "conv_transpose_gemm")
+
+
 def conv3d_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     """The headline video discriminator's Conv3d stack, fwd+bwd, in the fast mode's layer config."""
     fast = find(summary, "iteration", HEADLINE, "fast")
@@ -280,11 +283,7 @@ def conv3d_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     lv = fast["levers"]
     for row in summary["rows"]:
         if row["group"] == "layer" and row["direction"] == "fwd+bwd" and "video D" in row["name"] \
-                and row["levers"].get("precision") == lv["precision"] \
-                and row["levers"].get("channels_last") == lv["channels_last"] \
-                and row["levers"].get("compile") == lv["compile"] \
-                and row["levers"].get("cudnn_benchmark") == lv["cudnn_benchmark"] \
-                and row["levers"].get("conv3d_gemm", False) == lv.get("conv3d_gemm", False) \
+                and all(row["levers"].get(k, False) == lv.get(k, False) for k in LAYER_LEVERS) \
                 and "categorical" in row["name"] and "median" in row:
             return row
     return None

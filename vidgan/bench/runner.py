@@ -57,7 +57,7 @@ from vidgan import config as C
 from vidgan.bench import report
 from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
-from vidgan.gemm_conv3d import gemm_convolution3d, input_grad, takes_gemm, weight_grad
+from vidgan.gemm_conv import gemm_passes, takes_gemm
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
 from vidgan.training.levers import Levers
@@ -329,8 +329,7 @@ def describe(lv: Levers) -> str:
     parts = [lv.precision, "channels_last" if lv.channels_last else "contiguous"]
     if lv.cudnn_benchmark:
         parts.append("cudnn.benchmark")
-    if lv.conv3d_gemm:
-        parts.append("conv3d_gemm")
+    parts += [name for name in ("conv3d_gemm", "conv_transpose_gemm") if getattr(lv, name)]
     parts.append(("compile+cuda_graphs" if lv.cuda_graphs else "compile") if lv.compile else "eager")
     return " · ".join(parts)
 
@@ -350,7 +349,7 @@ def layer_levers(device: torch.device, compile: bool) -> list[tuple[Levers, bool
     pairs = [(lv, False) for lv in grid]
     if levers.native_bf16(device):
         pairs += [(Levers(precision="bf16"), False), (Levers(precision="bf16", channels_last=True), False),
-                  (Levers(precision="bf16", channels_last=True, conv3d_gemm=True), False)]
+                  (Levers(precision="bf16", channels_last=True, conv3d_gemm=True, conv_transpose_gemm=True), False)]
     if compile:
         pairs.append((Levers(compile=True), True))
     return pairs
@@ -401,8 +400,8 @@ def iteration_configs(recipe: str, device: torch.device, options: Options) -> li
         pairs.append(("standard + compile", ["train.compile=true"]))
     if not fast.channels_last:
         pairs.append(("fast + channels_last", ["train.mode=fast", "train.channels_last=true"]))
-    if fast.conv3d_gemm:
-        pairs.append(("fast without conv3d_gemm", ["train.mode=fast", "train.conv3d_gemm=false"]))
+    pairs += [(f"fast without {name}", ["train.mode=fast", f"train.{name}=false"])
+              for name in ("conv3d_gemm", "conv_transpose_gemm") if getattr(fast, name)]
     if options.compile:
         pairs.append(("fast + compile", ["train.mode=fast", "train.compile=true"]))
         if cuda:
@@ -713,15 +712,11 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         if case.levers.get("channels_last") and x.dim() in (4, 5):
             x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
         gemm = takes_gemm(module, shape)
-        if gemm:  # the call runs as a GEMM (train.conv3d_gemm): time that
-            stride, padding = list(module.stride), list(module.padding)
-
-            def forward() -> Any:
-                return gemm_convolution3d(x, w, stride, padding)
+        if gemm:  # the call runs as GEMMs (train.conv3d_gemm, train.conv_transpose_gemm): time those
+            forward, gemm_backward = gemm_passes(module, x, w, grads)
 
             def backward() -> Any:
-                return (grads[0] and input_grad(grad, w, list(shape), stride, padding),
-                        grads[1] and weight_grad(grad, x, list(w.shape), stride, padding))
+                return gemm_backward(grad)
         else:
             transposed = isinstance(module, nn.modules.conv._ConvTransposeNd)
             geometry = (module.stride, module.padding, module.dilation, transposed, module.output_padding,
@@ -738,7 +733,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         row: dict[str, Any] = {"layer": f"{kind} {module.in_channels}→{module.out_channels}, "
                                         f"kernel {'×'.join(map(str, module.kernel_size))}, "
                                         f"stride {'×'.join(map(str, module.stride))}"
-                                        + (", as one GEMM" if gemm else ""),
+                                        + (", as GEMMs" if gemm else ""),
                                "input": "×".join(map(str, shape)), "calls": count,
                                "gradients": " and ".join(n for n, g in zip(("input", "weight"), grads) if g)}
         for name, fn in passes.items():

@@ -37,7 +37,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from vidgan.errors import VidganError
-from vidgan.gemm_conv3d import use_gemm
+from vidgan.gemm_conv import use_gemm
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class Levers:
     cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
     prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
     keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (see keep_memory)
-    conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM (vidgan.gemm_conv3d)
+    conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM (vidgan.gemm_conv)
+    conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs (same)
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
@@ -80,8 +81,9 @@ def fast_levers(device: torch.device) -> Levers:
     Everywhere: reuse the fakes, skip the critics' weight gradients in the G step and use
     fused Adam (each removes work), and draw the real batches two steps ahead in a thread
     (takes the data off the step's critical path). On a CPU with native bf16: bf16
-    autocast, channels_last and the Conv3d calls with small outputs as GEMMs
-    (``conv3d_gemm``). On an AVX2-only CPU bf16 is far slower than fp32 and channels_last
+    autocast, channels_last, and the Conv3d calls with small outputs and the
+    ConvTranspose2d gradients on small inputs as GEMMs (``conv3d_gemm``,
+    ``conv_transpose_gemm``). On an AVX2-only CPU bf16 is far slower than fp32 and channels_last
     did not help the Conv3d stack (benchmarks/README.md), so they stay off;
     ``torch.compile`` gives no measurable gain on CPU for minutes of compilation and stays
     off. On a CPU whose C library is glibc: keep freed memory (:func:`keep_memory`). On
@@ -94,7 +96,7 @@ def fast_levers(device: torch.device) -> Levers:
                        channels_last=True, cudnn_benchmark=True)
     cpu = replace(everywhere, keep_memory=malloc_tunable())
     if native_bf16(device):
-        return replace(cpu, precision="bf16", channels_last=True, conv3d_gemm=True)
+        return replace(cpu, precision="bf16", channels_last=True, conv3d_gemm=True, conv_transpose_gemm=True)
     return cpu
 
 
@@ -143,8 +145,8 @@ def to_layout(levers: Levers, x: torch.Tensor) -> torch.Tensor:
 
 
 def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> None:
-    """Convert weights to channels_last, run small Conv3d calls as GEMMs,
-    compile the conv stacks, keep freed memory and set cudnn.benchmark.
+    """Convert weights to channels_last, run small Conv3d and ConvTranspose2d calls as
+    GEMMs, compile the conv stacks, keep freed memory and set cudnn.benchmark.
 
     Parameters keep their identity (only their data is swapped), so optimisers built
     before keep working; ``Module.compile`` keeps the state_dict keys unchanged.
@@ -154,9 +156,10 @@ def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> Non
             for p in module.parameters():
                 if p.ndim in (4, 5):  # conv weights: 4-D of 2-D convolutions, 5-D of Conv3d
                     p.data = p.data.contiguous(memory_format=memory_format(p))
-    if levers.conv3d_gemm:
-        for module in (generator, *critics):
-            use_gemm(module)
+    for on, kind in ((levers.conv3d_gemm, nn.Conv3d), (levers.conv_transpose_gemm, nn.ConvTranspose2d)):
+        if on:
+            for module in (generator, *critics):
+                use_gemm(module, kind)
     if levers.keep_memory:
         keep_memory(True)
     if levers.cudnn_benchmark:

@@ -123,9 +123,34 @@ def ema_with_warm_up(decay: float) -> Callable[[list, list, torch.Tensor], None]
     return update
 
 
+class DenseAdam(torch.optim.Adam):
+    """Adam whose step gets every parameter with its gradient and state as the contiguous
+    view of their memory (a channels_last weight permuted to its memory order).
+
+    The update is elementwise, so it computes the same numbers; PyTorch's fused CPU kernel
+    otherwise copies each channels_last gradient to a contiguous tensor it then does not use
+    (the video critic's 256→512 weight: 11.7 ms of copying per step on a Zen 5 EPYC).
+    """
+
+    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps):
+        has_complex = super()._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+                                          state_steps)
+        lists = [params, grads, exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if max_exp_avg_sqs else [])
+        for i, p in enumerate(params):
+            order = sorted(range(p.ndim), key=lambda d: -p.stride(d))
+            views = [tensors[i].permute(order) for tensors in lists]
+            if all(v.is_contiguous() for v in views):  # all four share the parameter's layout
+                for tensors, v in zip(lists, views):
+                    tensors[i] = v
+        return has_complex
+
+
 def adam(module: nn.Module, cfg: DictConfig, fused: bool = False) -> torch.optim.Adam:
-    return torch.optim.Adam(module.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
-                            weight_decay=cfg.optim.weight_decay, fused=True if fused else None)
+    """The optimiser of ``module``: fused into one kernel per parameter (:class:`DenseAdam`)
+    or PyTorch's default Adam."""
+    return (DenseAdam if fused else torch.optim.Adam)(
+        module.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+        weight_decay=cfg.optim.weight_decay, fused=True if fused else None)
 
 
 def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Module:

@@ -1,0 +1,180 @@
+"""Conv3d and ConvTranspose2d calls as GEMMs: the same numbers as nn.Conv3d and
+nn.ConvTranspose2d, counted as convolutions."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from vidgan.gemm_conv import (MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d, gemm_convolution_transpose2d,
+                               gemm_convolution3d, takes_gemm, use_gemm)
+
+CL3, CL2 = torch.channels_last_3d, torch.channels_last
+
+
+def pair(cin, cout, kernel, stride, padding, bias=False, channels_last=False, kind=nn.Conv3d):
+    torch.manual_seed(0)
+    plain = kind(cin, cout, kernel, stride, padding, bias=bias)
+    gemm = kind(cin, cout, kernel, stride, padding, bias=bias)
+    gemm.load_state_dict(plain.state_dict())
+    use_gemm(gemm, kind)
+    if channels_last:
+        for m in (plain, gemm):
+            m.weight.data = m.weight.data.contiguous(memory_format=CL3 if kind is nn.Conv3d else CL2)
+    return plain, gemm
+
+
+def run(conv, x):
+    """Output, input gradient and parameter gradients of a weighted sum of the output."""
+    x = x.clone().requires_grad_()
+    conv.zero_grad()
+    y = conv(x)
+    (y.float() * torch.linspace(-1, 1, y.numel()).view(y.shape)).sum().backward()
+    return [y, x.grad, *(p.grad for p in conv.parameters())]
+
+
+def close(a, b, tol):
+    return all(((u.float() - v.float()).abs().max() / v.float().abs().max()).item() < tol for u, v in zip(a, b))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("layer, shape", [
+    ((16, 32, 4, (1, 2, 2), (0, 1, 1)), (3, 16, 7, 8, 8)),   # a MoCoGAN video critic's 4×4×4 output
+    ((32, 5, 4, 1, 0), (2, 32, 4, 4, 4)),                    # its last layer: one position
+    ((8, 12, (3, 2, 3), (2, 1, 2), (1, 0, 2)), (2, 8, 5, 4, 6)),  # uneven kernel, stride and padding
+])
+def test_matches_conv3d_in_fp32(layer, shape, bias, channels_last):
+    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL3)
+    assert takes_gemm(gemm, shape)
+    a, b = run(gemm, x), run(plain, x)
+    assert [t.shape for t in a] == [t.shape for t in b]
+    assert close(a, b, 1e-5)
+
+
+def test_bf16_autocast_runs_in_bf16_within_its_rounding():
+    plain, gemm = pair(64, 128, 4, (1, 2, 2), (0, 1, 1), channels_last=True)
+    x = torch.randn(2, 64, 7, 8, 8).contiguous(memory_format=CL3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = run(gemm, x), run(plain, x)
+    assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
+    assert close(a, b, 2e-2)
+
+
+def test_only_calls_with_few_output_positions_take_the_gemm():
+    _, gemm = pair(4, 8, 4, (1, 2, 2), (0, 1, 1))
+    small, large = (2, 4, 7, 8, 8), (2, 4, 7, 32, 32)  # 4·4·4 = 64 and 4·16·16 output positions
+    assert 4 * 4 * 4 <= MAX_POSITIONS < 4 * 16 * 16
+    for shape, expected in ((small, True), (large, False)):
+        with FlopCounterMode(display=False) as counter:
+            gemm(torch.randn(shape))
+        ops = {str(op) for op in counter.get_flop_counts()["Global"]}
+        assert takes_gemm(gemm, shape) == expected
+        assert ops == ({"vidgan.gemm_convolution3d"} if expected else {"aten.convolution"})
+    assert not takes_gemm(nn.Conv3d(4, 8, 4, (1, 2, 2), (0, 1, 1)), small)  # a plain Conv3d never does
+    same = nn.Conv3d(4, 8, 3, padding="same")
+    use_gemm(same, nn.Conv3d)
+    assert not takes_gemm(same, (2, 4, 4, 4, 4)) and same(torch.randn(2, 4, 4, 4, 4)).shape == (2, 8, 4, 4, 4)
+
+
+def test_flops_are_the_convolutions():
+    plain, gemm = pair(16, 32, 4, (1, 2, 2), (0, 1, 1))
+    x = torch.randn(3, 16, 7, 8, 8)
+    totals = []
+    for conv in (plain, gemm):
+        with FlopCounterMode(display=False) as counter:
+            run(conv, x)
+        totals.append(counter.get_total_flops())
+    assert totals[0] == totals[1] == 3 * 2 * (3 * 32 * 4 * 4 * 4) * (16 * 4 * 4 * 4)  # forward + two gradients
+
+
+def test_use_gemm_keeps_parameters_and_state_dict_keys():
+    net = nn.Sequential(nn.Conv3d(3, 4, 4, (1, 2, 2), (0, 1, 1)), nn.LeakyReLU(), nn.Conv2d(4, 4, 3))
+    params, keys = list(net.parameters()), list(net.state_dict())
+    use_gemm(net, nn.Conv3d)
+    assert type(net[0]) is GemmConv3d and type(net[2]) is nn.Conv2d
+    assert list(net.parameters()) == params and list(net.state_dict()) == keys
+    net = nn.Sequential(nn.ConvTranspose2d(6, 4, 4), nn.BatchNorm2d(4), nn.ConvTranspose3d(4, 2, 3))
+    params, keys = list(net.parameters()), list(net.state_dict())
+    use_gemm(net, nn.ConvTranspose2d)
+    assert type(net[0]) is GemmConvTranspose2d and type(net[2]) is nn.ConvTranspose3d
+    assert list(net.parameters()) == params and list(net.state_dict()) == keys
+
+
+def test_the_op_compiles():
+    x, w = torch.randn(2, 4, 7, 8, 8), torch.randn(8, 4, 4, 4, 4)
+    compiled = torch.compile(gemm_convolution3d, backend="aot_eager", fullgraph=True)
+    expected = F.conv3d(x, w, stride=(1, 2, 2), padding=(0, 1, 1))
+    assert torch.allclose(compiled(x, w, [1, 2, 2], [0, 1, 1]), expected, atol=1e-5)
+
+
+
+# ConvTranspose2d -------------------------------------------------------------------------
+def flop_run(conv, x):
+    """:func:`run` under the FLOP counter: its results, the FLOPs and the ops counted."""
+    with FlopCounterMode(display=False) as counter:
+        out = run(conv, x)
+    return out, counter.get_total_flops(), {str(op) for op in counter.get_flop_counts()["Global"]}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("layer, shape", [
+    ((66, 32, 4, 1, 0), (3, 66, 1, 1)),                # the latent's projection: a 1×1 input
+    ((16, 8, 4, 2, 1), (3, 16, 4, 4)),                 # a DCGAN decoder's upsampling layer
+    ((8, 5, (3, 4), (2, 1), (1, 0)), (2, 8, 5, 6)),    # uneven kernel, stride and padding
+    ((8, 5, 4, 1, 1), (2, 8, 1, 1)),                   # a 1×1 input with padding
+])
+def test_transposed_matches_conv_transpose2d_in_fp32(layer, shape, bias, channels_last):
+    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last, kind=nn.ConvTranspose2d)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL2)
+    assert takes_gemm(gemm, shape)
+    (a, flops_a, ops), (b, flops_b, _) = flop_run(gemm, x), flop_run(plain, x)
+    assert [t.shape for t in a] == [t.shape for t in b]
+    assert close(a, b, 1e-5)
+    assert ops == {"vidgan.gemm_convolution_transpose2d", "vidgan.gemm_convolution3d",
+                   "vidgan.gemm_convolution3d_weight_grad"}  # the gradients ran as GEMMs
+    assert flops_a == flops_b == 3 * 2 * math.prod(shape) * math.prod(gemm.weight.shape[1:])
+
+
+def test_transposed_bf16_autocast_runs_in_bf16_within_its_rounding():
+    plain, gemm = pair(64, 32, 4, 2, 1, channels_last=True, kind=nn.ConvTranspose2d)
+    x = torch.randn(4, 64, 4, 4).contiguous(memory_format=CL2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = run(gemm, x), run(plain, x)
+    assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
+    assert a[2].is_contiguous(memory_format=CL2)  # the weight's gradient in the weight's layout
+    assert close(a, b, 2e-2)
+
+
+def test_only_transposed_calls_on_small_inputs_take_the_gemm():
+    _, gemm = pair(4, 8, 4, 2, 1, kind=nn.ConvTranspose2d)
+    small, large = (2, 4, 8, 8), (2, 4, 16, 16)
+    assert 8 * 8 <= MAX_POSITIONS < 16 * 16
+    for shape, expected in ((small, True), (large, False)):
+        _, _, ops = flop_run(gemm, torch.randn(shape))
+        assert takes_gemm(gemm, shape) == expected
+        assert ("vidgan.gemm_convolution3d_weight_grad" in ops) == expected
+        assert ("aten.convolution_backward" in ops) != expected
+    assert not takes_gemm(nn.ConvTranspose2d(4, 8, 4, 2, 1), small)  # a plain ConvTranspose2d never does
+    padded = nn.ConvTranspose2d(4, 8, 3, 2, 1, output_padding=1)
+    use_gemm(padded, nn.ConvTranspose2d)
+    assert not takes_gemm(padded, small) and padded(torch.randn(small)).shape == (2, 8, 16, 16)
+    x = torch.randn(small)  # an explicit output_size (one of two possible) goes to nn.ConvTranspose2d
+    assert gemm(x, output_size=[17, 17]).shape == (2, 8, 17, 17)
+
+
+def test_the_transposed_op_compiles():
+    x, w = torch.randn(2, 4, 4, 4), torch.randn(4, 8, 4, 4)
+    compiled = torch.compile(gemm_convolution_transpose2d, backend="aot_eager", fullgraph=True)
+    for x in (x, x[:, :, :1, :1]):  # oneDNN's forward, and one GEMM on a 1×1 input
+        expected = F.conv_transpose2d(x, w, stride=2, padding=1)
+        assert torch.allclose(compiled(x, w, [2, 2], [1, 1]), expected, atol=1e-5)

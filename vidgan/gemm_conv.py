@@ -1,0 +1,283 @@
+"""Convolutions whose GEMMs have few rows, as matrix products (``train.conv3d_gemm`` and
+``train.conv_transpose_gemm``).
+
+oneDNN runs such calls far below the machine's GEMM peak. On a Zen 5 EPYC in bf16: the
+256→512 Conv3d of ``mocogan-categorical``'s video critic (7×8×8 in, 4×4×4 out) at 29–41%
+forward and backward, and the generator's ConvTranspose2d backward passes on 1×1 and 4×4
+inputs at 2–44%. Written as matrix products they are one GEMM per pass, which MKL runs
+near its peak:
+
+- :class:`GemmConv3d`: the patches (clips × output positions) × (kernel positions × input
+  channels) times the weight (output channels × the same), when a call's output has at
+  most :data:`MAX_POSITIONS` positions per clip;
+- :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
+  the output's gradient (its input gradient) and that convolution's weight gradient, so
+  they run as the Conv3d GEMMs above over one frame, when a call's input has at most
+  :data:`MAX_POSITIONS` positions; its forward is oneDNN's except on a 1×1 input, where
+  it is one GEMM (the latent's projection).
+
+Channels are innermost both in the patches and in a channels_last weight, so with
+channels_last inputs the patches are one strided copy and the weight a view. The
+operations are custom ops (``vidgan::gemm_convolution3d``, its two gradients and
+``vidgan::gemm_convolution_transpose2d``) with FLOP formulas, so the FLOP counter and the
+profiler count them as convolutions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.flop_counter import register_flop_formula
+
+MAX_POSITIONS = 64  # GEMM rows per sample (Conv3d: output positions, ConvTranspose2d: input ones)
+
+
+def output_size(size: list[int], kernel: list[int], stride: list[int], padding: list[int]) -> list[int]:
+    return [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
+
+
+def _patches(x: Tensor, kernel: list[int], stride: list[int], padding: list[int]) -> Tensor:
+    """``b c t h w`` → ``(b·t'·h'·w') × (kt·kh·kw·c)``: every output position's input patch,
+    channels innermost."""
+    (pt, ph, pw), c = padding, x.shape[1]
+    padded = F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt)).contiguous()
+    out = output_size(list(padded.shape[1:4]), kernel, stride, [0, 0, 0])
+    s = padded.stride()
+    windows = padded.as_strided((padded.shape[0], *out, *kernel, c),
+                                (s[0], *(s[i + 1] * stride[i] for i in range(3)), s[1], s[2], s[3], 1))
+    return windows.reshape(-1, math.prod(kernel) * c)
+
+
+def _matrix(weight: Tensor) -> Tensor:
+    """``n c kt kh kw`` → ``n × (kt·kh·kw·c)`` (a view for a channels_last_3d weight)."""
+    return weight.permute(0, 2, 3, 4, 1).reshape(weight.shape[0], -1)
+
+
+def _rows(y: Tensor) -> Tensor:
+    """``b n t' h' w'`` → ``(b·t'·h'·w') × n``."""
+    return y.permute(0, 2, 3, 4, 1).reshape(-1, y.shape[1])
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d", mutates_args=())
+def gemm_convolution3d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> Tensor:
+    """``F.conv3d(x, weight, stride=stride, padding=padding)`` as patches @ weightᵀ."""
+    out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
+    y = _patches(x, list(weight.shape[2:]), stride, padding) @ _matrix(weight).t()
+    return y.view(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d_weight_grad", mutates_args=())
+def weight_grad(grad: Tensor, x: Tensor, weight_shape: list[int], stride: list[int],
+                padding: list[int]) -> Tensor:
+    """The weight's gradient: gradᵀ @ patches, in channels_last_3d."""
+    n, c, *kernel = weight_shape
+    g = _rows(grad).t() @ _patches(x, kernel, stride, padding)
+    return g.view(n, *kernel, c).permute(0, 4, 1, 2, 3)
+
+
+@functools.lru_cache(maxsize=64)
+def _patch_positions(batch: int, padded: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                     out: tuple[int, ...], device: torch.device) -> Tensor:
+    """For every row of :func:`_patches` and kernel position, in order, the index of the
+    padded input position it reads (positions numbered over ``b t h w``)."""
+    def axis(i: int) -> Tensor:  # the padded coordinate along t, h or w: output · stride + kernel
+        shape = [1] * 7
+        shape[1 + i], shape[4 + i] = out[i], kernel[i]
+        return ((torch.arange(out[i]) * stride[i]).view(-1, 1) + torch.arange(kernel[i])).view(shape)
+    index = ((torch.arange(batch).view(-1, *[1] * 6) * padded[0] + axis(0)) * padded[1] + axis(1)) * padded[2] + axis(2)
+    return index.flatten().to(device)
+
+
+@torch.library.custom_op("vidgan::gemm_convolution3d_input_grad", mutates_args=())
+def input_grad(grad: Tensor, weight: Tensor, input_shape: list[int], stride: list[int],
+               padding: list[int]) -> Tensor:
+    """The input's gradient: grad @ weight gives each patch's gradient, summed in fp32 onto
+    the (padded) input positions the patches read."""
+    b, c, *size = input_shape
+    kernel, out = list(weight.shape[2:]), list(grad.shape[2:])
+    padded_size = [n + 2 * p for n, p in zip(size, padding)]
+    patches = (_rows(grad) @ _matrix(weight)).view(-1, c).float()
+    padded = grad.new_zeros((b * math.prod(padded_size), c), dtype=torch.float32)
+    padded.index_add_(0, _patch_positions(b, tuple(padded_size), tuple(kernel), tuple(stride), tuple(out),
+                                          grad.device), patches)
+    (pt, ph, pw), (t, h, w) = padding, size
+    padded = padded.view(b, *padded_size, c)[:, pt:pt + t, ph:ph + h, pw:pw + w]
+    return padded.to(grad.dtype).permute(0, 4, 1, 2, 3)
+
+
+@gemm_convolution3d.register_fake
+def _(x, weight, stride, padding):
+    out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
+    return x.new_empty(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+
+
+@weight_grad.register_fake
+def _(grad, x, weight_shape, stride, padding):
+    n, c, *kernel = weight_shape
+    return grad.new_empty(n, *kernel, c).permute(0, 4, 1, 2, 3)
+
+
+@input_grad.register_fake
+def _(grad, weight, input_shape, stride, padding):
+    b, c, *size = input_shape
+    return grad.new_empty(b, *size, c).permute(0, 4, 1, 2, 3)
+
+
+def _setup_context(ctx, inputs, output) -> None:
+    x, weight, ctx.stride, ctx.padding = inputs
+    ctx.save_for_backward(x, weight)
+
+
+def _gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[int], padding: list[int],
+               needs: tuple[bool, bool]) -> tuple[Tensor | None, Tensor | None]:
+    """The input's and the weight's gradients of :func:`gemm_convolution3d`, those ``needs`` asks for."""
+    return (input_grad(grad, weight, list(x.shape), stride, padding) if needs[0] else None,
+            weight_grad(grad, x, list(weight.shape), stride, padding) if needs[1] else None)
+
+
+def _backward(ctx, grad: Tensor):
+    x, weight = ctx.saved_tensors
+    return *_gradients(grad, x, weight, ctx.stride, ctx.padding, ctx.needs_input_grad[:2]), None, None
+
+
+gemm_convolution3d.register_autograd(_backward, setup_context=_setup_context)
+
+
+def _frame(t: Tensor) -> Tensor:
+    """``b c h w`` → ``b c 1 h w``: a 2-D tensor as one frame of a 3-D one."""
+    return t.unsqueeze(2)
+
+
+@torch.library.custom_op("vidgan::gemm_convolution_transpose2d", mutates_args=())
+def gemm_convolution_transpose2d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> Tensor:
+    """``F.conv_transpose2d(x, weight, stride=stride, padding=padding)``: on a 1×1 input
+    x @ weight (every output position reads the one input position), else oneDNN's."""
+    if x.shape[2:] != (1, 1):
+        return F.conv_transpose2d(x, weight, stride=stride, padding=padding)
+    (ph, pw), (kh, kw) = padding, weight.shape[2:]
+    y = x.flatten(1) @ weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
+    return y.view(x.shape[0], kh, kw, -1)[:, ph:kh - ph, pw:kw - pw].permute(0, 3, 1, 2)
+
+
+@gemm_convolution_transpose2d.register_fake
+def _(x, weight, stride, padding):
+    if x.shape[2:] != (1, 1):
+        return F.conv_transpose2d(x, weight, stride=stride, padding=padding)
+    (ph, pw), (kh, kw) = padding, weight.shape[2:]
+    return x.new_empty(x.shape[0], kh - 2 * ph, kw - 2 * pw, weight.shape[1]).permute(0, 3, 1, 2)
+
+
+def _transpose_gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[int], padding: list[int],
+                         needs: tuple[bool, bool]) -> tuple[Tensor | None, Tensor | None]:
+    """The input's and the weight's gradients of :func:`gemm_convolution_transpose2d`: the input's
+    is the convolution of ``grad`` with the same weight, the weight's that convolution's
+    weight gradient with ``x`` as its output's gradient (both over one frame)."""
+    stride, padding, grad = [1, *stride], [0, *padding], _frame(grad)
+    return (gemm_convolution3d(grad, _frame(weight), stride, padding).squeeze(2) if needs[0] else None,
+            weight_grad(_frame(x), grad, [*weight.shape[:2], 1, *weight.shape[2:]], stride,
+                        padding).squeeze(2) if needs[1] else None)
+
+
+def _transpose_backward(ctx, grad: Tensor):
+    x, weight = ctx.saved_tensors
+    return *_transpose_gradients(grad, x, weight, ctx.stride, ctx.padding, ctx.needs_input_grad[:2]), None, None
+
+
+gemm_convolution_transpose2d.register_autograd(_transpose_backward, setup_context=_setup_context)
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d)
+def _forward_flops(x_shape, w_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(out_shape) * math.prod(w_shape[1:])
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d_weight_grad)
+def _weight_grad_flops(grad_shape, x_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(grad_shape) * math.prod(out_shape[1:])
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution3d_input_grad)
+def _input_grad_flops(grad_shape, w_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(grad_shape) * math.prod(w_shape[1:])
+
+
+
+@register_flop_formula(torch.ops.vidgan.gemm_convolution_transpose2d)
+def _transpose_flops(x_shape, w_shape, *args, out_shape, **kwargs) -> int:
+    return 2 * math.prod(x_shape) * math.prod(w_shape[1:])
+
+def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...]) -> bool:
+    """Whether ``conv`` runs a call on an input of this shape as GEMMs."""
+    if not (isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and conv.groups == 1
+            and set(conv.dilation) == {1} and set(conv.output_padding) == {0}
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
+        return False
+    if isinstance(conv, GemmConvTranspose2d):
+        return math.prod(input_shape[2:]) <= MAX_POSITIONS
+    out = output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
+    return math.prod(out) <= MAX_POSITIONS
+
+
+def _autocast(x: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
+    """``x`` and ``weight`` in autocast's dtype where it is on (the custom ops bypass it)."""
+    device = x.device.type
+    if not torch.is_autocast_enabled(device):
+        return x, weight
+    dtype = torch.get_autocast_dtype(device)
+    return x.to(dtype), weight.to(dtype)
+
+
+def _add_bias(y: Tensor, bias: Tensor | None) -> Tensor:
+    return y if bias is None else y + bias.to(y.dtype).view(1, -1, *[1] * (y.ndim - 2))
+
+
+class GemmConv3d(nn.Conv3d):
+    """An nn.Conv3d (same parameters and state_dict) whose calls with at most
+    :data:`MAX_POSITIONS` output positions per clip run as a GEMM; bf16 under autocast."""
+
+    def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if not takes_gemm(self, tuple(x.shape)):
+            return super()._conv_forward(x, weight, bias)
+        x, weight = _autocast(x, weight)
+        return _add_bias(gemm_convolution3d(x, weight, list(self.stride), list(self.padding)), bias)
+
+
+class GemmConvTranspose2d(nn.ConvTranspose2d):
+    """An nn.ConvTranspose2d (same parameters and state_dict) whose calls on inputs of at
+    most :data:`MAX_POSITIONS` positions run their gradients as GEMMs (and their forward on
+    a 1×1 input); bf16 under autocast."""
+
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
+        if output_size is not None or not takes_gemm(self, tuple(x.shape)):
+            return super().forward(x, output_size)
+        x, weight = _autocast(x, self.weight)
+        return _add_bias(gemm_convolution_transpose2d(x, weight, list(self.stride), list(self.padding)), self.bias)
+
+
+GEMM_CLASSES = {nn.Conv3d: GemmConv3d, nn.ConvTranspose2d: GemmConvTranspose2d}
+
+
+def use_gemm(module: nn.Module, kind: type[nn.Module]) -> None:
+    """Make every ``kind`` layer (nn.Conv3d or nn.ConvTranspose2d) in ``module`` its GEMM
+    class (parameters and state_dict keys stay as they are)."""
+    for m in module.modules():
+        if type(m) is kind:
+            m.__class__ = GEMM_CLASSES[kind]
+
+
+
+def gemm_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, bool]
+           ) -> tuple[Callable[[], Tensor], Callable[[Tensor], tuple]]:
+    """The forward and the backward (of the output's gradient; the gradients ``grads``
+    asks for, to the input and the weight) of a call of ``conv`` that :func:`takes_gemm`,
+    to time them alone."""
+    stride, padding = list(conv.stride), list(conv.padding)
+    op, gradients = ((gemm_convolution3d, _gradients) if isinstance(conv, GemmConv3d)
+                     else (gemm_convolution_transpose2d, _transpose_gradients))
+    return (lambda: op(x, weight, stride, padding),
+            lambda grad: gradients(grad, x, weight, stride, padding, grads))
