@@ -32,7 +32,7 @@ def run(conv, x):
     x = x.clone().requires_grad_()
     conv.zero_grad()
     y = conv(x)
-    (y.float() * torch.linspace(-1, 1, y.numel()).view(y.shape)).sum().backward()
+    (y.float() * torch.linspace(-1, 1, y.numel(), device=y.device).view(y.shape)).sum().backward()
     return [y, x.grad, *(p.grad for p in conv.parameters())]
 
 
@@ -178,3 +178,18 @@ def test_the_transposed_op_compiles():
     for x in (x, x[:, :, :1, :1]):  # oneDNN's forward, and one GEMM on a 1×1 input
         expected = F.conv_transpose2d(x, w, stride=2, padding=1)
         assert torch.allclose(compiled(x, w, [2, 2], [1, 1]), expected, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("kind, layer, shape", [
+    (nn.Conv3d, (16, 32, 4, (1, 2, 2), (0, 1, 1)), (3, 16, 7, 8, 8)),
+    (nn.ConvTranspose2d, (16, 8, 4, 2, 1), (3, 16, 4, 4)),
+    (nn.ConvTranspose2d, (66, 32, 4, 1, 0), (3, 66, 1, 1)),
+])
+def test_gemm_paths_match_on_cuda(kind, layer, shape):
+    plain, gemm = (m.cuda() for m in pair(*layer, bias=True, kind=kind))
+    x = torch.randn(shape, device="cuda")
+    assert takes_gemm(gemm, shape)
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # fp32 convolutions, as the GEMMs
+        a, b = run(gemm, x), run(plain, x)
+    assert all(t.is_cuda for t in a) and close(a, b, 1e-5)
