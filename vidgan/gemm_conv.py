@@ -177,10 +177,9 @@ def _transpose_gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[i
     """The input's and the weight's gradients of :func:`gemm_convolution_transpose2d`: the input's
     is the convolution of ``grad`` with the same weight, the weight's that convolution's
     weight gradient with ``x`` as its output's gradient (both over one frame)."""
-    stride, padding, grad = [1, *stride], [0, *padding], _frame(grad)
-    return (gemm_convolution3d(grad, _frame(weight), stride, padding).squeeze(2) if needs[0] else None,
-            weight_grad(_frame(x), grad, [*weight.shape[:2], 1, *weight.shape[2:]], stride,
-                        padding).squeeze(2) if needs[1] else None)
+    stride, padding, grad, weight = [1, *stride], [0, *padding], _frame(grad), _frame(weight)
+    return (gemm_convolution3d(grad, weight, stride, padding).squeeze(2) if needs[0] else None,
+            weight_grad(_frame(x), grad, list(weight.shape), stride, padding).squeeze(2) if needs[1] else None)
 
 
 def _transpose_backward(ctx, grad: Tensor):
@@ -206,10 +205,10 @@ def _input_grad_flops(grad_shape, w_shape, *args, out_shape, **kwargs) -> int:
     return 2 * math.prod(grad_shape) * math.prod(w_shape[1:])
 
 
-
 @register_flop_formula(torch.ops.vidgan.gemm_convolution_transpose2d)
 def _transpose_flops(x_shape, w_shape, *args, out_shape, **kwargs) -> int:
     return 2 * math.prod(x_shape) * math.prod(w_shape[1:])
+
 
 def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...]) -> bool:
     """Whether ``conv`` runs a call on an input of this shape as GEMMs."""
@@ -270,9 +269,8 @@ def use_gemm(module: nn.Module, kind: type[nn.Module]) -> None:
             m.__class__ = GEMM_CLASSES[kind]
 
 
-
 def gemm_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, bool]
-           ) -> tuple[Callable[[], Tensor], Callable[[Tensor], tuple]]:
+                ) -> tuple[Callable[[], Tensor], Callable[[Tensor], tuple]]:
     """The forward and the backward (of the output's gradient; the gradients ``grads``
     asks for, to the input and the weight) of a call of ``conv`` that :func:`takes_gemm`,
     to time them alone."""

@@ -329,7 +329,7 @@ def describe(lv: Levers) -> str:
     parts = [lv.precision, "channels_last" if lv.channels_last else "contiguous"]
     if lv.cudnn_benchmark:
         parts.append("cudnn.benchmark")
-    parts += [name for name in ("conv3d_gemm", "conv_transpose_gemm") if getattr(lv, name)]
+    parts += [name for name in levers.GEMM_LAYERS if getattr(lv, name)]
     parts.append(("compile+cuda_graphs" if lv.cuda_graphs else "compile") if lv.compile else "eager")
     return " · ".join(parts)
 
@@ -401,7 +401,7 @@ def iteration_configs(recipe: str, device: torch.device, options: Options) -> li
     if not fast.channels_last:
         pairs.append(("fast + channels_last", ["train.mode=fast", "train.channels_last=true"]))
     pairs += [(f"fast without {name}", ["train.mode=fast", f"train.{name}=false"])
-              for name in ("conv3d_gemm", "conv_transpose_gemm") if getattr(fast, name)]
+              for name in levers.GEMM_LAYERS if getattr(fast, name)]
     if options.compile:
         pairs.append(("fast + compile", ["train.mode=fast", "train.compile=true"]))
         if cuda:

@@ -59,6 +59,8 @@ class Levers:
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
+# The levers that run small calls of a kind of layer as GEMMs (vidgan.gemm_conv), and that kind.
+GEMM_LAYERS = {"conv3d_gemm": nn.Conv3d, "conv_transpose_gemm": nn.ConvTranspose2d}
 # Levers that change which operations run; the reference mode fixes those to the original's.
 ALGORITHMIC = ("reuse_fakes", "skip_critic_grads")
 CUDA_ONLY = ("cudnn_benchmark", "cuda_graphs")
@@ -156,8 +158,8 @@ def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> Non
             for p in module.parameters():
                 if p.ndim in (4, 5):  # conv weights: 4-D of 2-D convolutions, 5-D of Conv3d
                     p.data = p.data.contiguous(memory_format=memory_format(p))
-    for on, kind in ((levers.conv3d_gemm, nn.Conv3d), (levers.conv_transpose_gemm, nn.ConvTranspose2d)):
-        if on:
+    for name, kind in GEMM_LAYERS.items():
+        if getattr(levers, name):
             for module in (generator, *critics):
                 use_gemm(module, kind)
     if levers.keep_memory:
