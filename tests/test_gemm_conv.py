@@ -9,10 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidgan.gemm_conv import (MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d, gemm_convolution_transpose2d,
+from vidgan import gemm_conv
+from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d, gemm_convolution_transpose2d,
                                gemm_convolution3d, takes_gemm, use_gemm)
 
 CL3, CL2 = torch.channels_last_3d, torch.channels_last
+CPU = torch.device("cpu")
 
 
 def pair(cin, cout, kernel, stride, padding, bias=False, channels_last=False, kind=nn.Conv3d):
@@ -52,7 +54,7 @@ def test_matches_conv3d_in_fp32(layer, shape, bias, channels_last):
     x = torch.randn(shape)
     if channels_last:
         x = x.contiguous(memory_format=CL3)
-    assert takes_gemm(gemm, shape)
+    assert takes_gemm(gemm, shape, CPU)
     a, b = run(gemm, x), run(plain, x)
     assert [t.shape for t in a] == [t.shape for t in b]
     assert close(a, b, 1e-5)
@@ -75,12 +77,29 @@ def test_only_calls_with_few_output_positions_take_the_gemm():
         with FlopCounterMode(display=False) as counter:
             gemm(torch.randn(shape))
         ops = {str(op) for op in counter.get_flop_counts()["Global"]}
-        assert takes_gemm(gemm, shape) == expected
+        assert takes_gemm(gemm, shape, CPU) == expected
         assert ops == ({"vidgan.gemm_convolution3d"} if expected else {"aten.convolution"})
-    assert not takes_gemm(nn.Conv3d(4, 8, 4, (1, 2, 2), (0, 1, 1)), small)  # a plain Conv3d never does
+    assert not takes_gemm(nn.Conv3d(4, 8, 4, (1, 2, 2), (0, 1, 1)), small, CPU)  # a plain Conv3d never does
     same = nn.Conv3d(4, 8, 3, padding="same")
     use_gemm(same, nn.Conv3d)
-    assert not takes_gemm(same, (2, 4, 4, 4, 4)) and same(torch.randn(2, 4, 4, 4, 4)).shape == (2, 8, 4, 4, 4)
+    assert not takes_gemm(same, (2, 4, 4, 4, 4), CPU) and same(torch.randn(2, 4, 4, 4, 4)).shape == (2, 8, 4, 4, 4)
+
+
+@pytest.mark.parametrize("has_amx", [False, True])
+def test_on_a_cpu_with_amx_conv3d_calls_with_more_output_positions_take_the_gemm(monkeypatch, has_amx):
+    monkeypatch.setattr(gemm_conv, "amx", lambda: has_amx)
+    plain, gemm = pair(8, 16, 4, (1, 2, 2), (0, 1, 1))
+    shape = (2, 8, 10, 16, 16)  # 7·8·8 = 448 output positions: the video critic's 128→256 layer
+    assert MAX_POSITIONS < 7 * 8 * 8 <= AMX_CONV3D_POSITIONS < 10 * 16 * 16
+    assert takes_gemm(gemm, shape, CPU) == has_amx
+    assert not takes_gemm(gemm, (2, 8, 13, 32, 32), CPU)  # 10·16·16 positions: oneDNN everywhere
+    assert not takes_gemm(gemm, shape, torch.device("cuda"))  # AMX is the CPU's
+    _, transposed = pair(4, 8, 4, 2, 1, kind=nn.ConvTranspose2d)
+    assert not takes_gemm(transposed, (2, 4, 16, 16), CPU)  # only Conv3d calls take more
+    x = torch.randn(shape)
+    _, _, ops = flop_run(gemm, x)
+    assert ("vidgan.gemm_convolution3d_input_grad" in ops) == has_amx
+    assert close(run(gemm, x), run(plain, x), 1e-5)
 
 
 def test_flops_are_the_convolutions():
@@ -136,7 +155,7 @@ def test_transposed_matches_conv_transpose2d_in_fp32(layer, shape, bias, channel
     x = torch.randn(shape)
     if channels_last:
         x = x.contiguous(memory_format=CL2)
-    assert takes_gemm(gemm, shape)
+    assert takes_gemm(gemm, shape, CPU)
     (a, flops_a, ops), (b, flops_b, _) = flop_run(gemm, x), flop_run(plain, x)
     assert [t.shape for t in a] == [t.shape for t in b]
     assert close(a, b, 1e-5)
@@ -161,13 +180,13 @@ def test_only_transposed_calls_on_small_inputs_take_the_gemm():
     assert 8 * 8 <= MAX_POSITIONS < 16 * 16
     for shape, expected in ((small, True), (large, False)):
         _, _, ops = flop_run(gemm, torch.randn(shape))
-        assert takes_gemm(gemm, shape) == expected
+        assert takes_gemm(gemm, shape, CPU) == expected
         assert ("vidgan.gemm_convolution3d_weight_grad" in ops) == expected
         assert ("aten.convolution_backward" in ops) != expected
-    assert not takes_gemm(nn.ConvTranspose2d(4, 8, 4, 2, 1), small)  # a plain ConvTranspose2d never does
+    assert not takes_gemm(nn.ConvTranspose2d(4, 8, 4, 2, 1), small, CPU)  # a plain ConvTranspose2d never does
     padded = nn.ConvTranspose2d(4, 8, 3, 2, 1, output_padding=1)
     use_gemm(padded, nn.ConvTranspose2d)
-    assert not takes_gemm(padded, small) and padded(torch.randn(small)).shape == (2, 8, 16, 16)
+    assert not takes_gemm(padded, small, CPU) and padded(torch.randn(small)).shape == (2, 8, 16, 16)
     x = torch.randn(small)  # an explicit output_size (one of two possible) goes to nn.ConvTranspose2d
     assert gemm(x, output_size=[17, 17]).shape == (2, 8, 17, 17)
 
@@ -189,7 +208,7 @@ def test_the_transposed_op_compiles():
 def test_gemm_paths_match_on_cuda(kind, layer, shape):
     plain, gemm = (m.cuda() for m in pair(*layer, bias=True, kind=kind))
     x = torch.randn(shape, device="cuda")
-    assert takes_gemm(gemm, shape)
+    assert takes_gemm(gemm, shape, x.device)
     with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # fp32 convolutions, as the GEMMs
         a, b = run(gemm, x), run(plain, x)
     assert all(t.is_cuda for t in a) and close(a, b, 1e-5)

@@ -711,7 +711,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         w = module.weight.detach().to(dtype)
         if case.levers.get("channels_last") and x.dim() in (4, 5):
             x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
-        gemm = takes_gemm(module, shape)
+        gemm = takes_gemm(module, shape, device)
         if gemm:  # the call runs as GEMMs (train.conv3d_gemm, train.conv_transpose_gemm): time those
             forward, gemm_backward = gemm_passes(module, x, w, grads)
 
