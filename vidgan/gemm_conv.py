@@ -90,14 +90,20 @@ def weight_grad(grad: Tensor, x: Tensor, weight_shape: list[int], stride: list[i
 def input_grad(grad: Tensor, weight: Tensor, input_shape: list[int], stride: list[int],
                padding: list[int]) -> Tensor:
     """The input's gradient: grad @ weight gives each patch's gradient, summed in fp32 onto
-    the (padded) input positions the patches read, one kernel position at a time."""
+    the (padded) input positions the patches read, one output position (its patch) or one
+    kernel position (its entry of every patch) at a time, whichever are fewer."""
     b, c, *size = input_shape
     kernel, out = list(weight.shape[2:]), list(grad.shape[2:])
     patches = (_rows(grad) @ _matrix(weight)).view(b, *out, *kernel, c)
     padded = grad.new_zeros((b, *(n + 2 * p for n, p in zip(size, padding)), c), dtype=torch.float32)
-    for k in itertools.product(*map(range, kernel)):  # the input positions kernel position k reads
-        reads = [slice(i, i + (n - 1) * s + 1, s) for i, n, s in zip(k, out, stride)]
-        padded[:, reads[0], reads[1], reads[2]] += patches[:, :, :, :, k[0], k[1], k[2]]
+    if math.prod(out) < math.prod(kernel):
+        for o in itertools.product(*map(range, out)):
+            reads = [slice(i * s, i * s + k) for i, s, k in zip(o, stride, kernel)]
+            padded[:, reads[0], reads[1], reads[2]] += patches[:, o[0], o[1], o[2]]
+    else:
+        for k in itertools.product(*map(range, kernel)):
+            reads = [slice(i, i + (n - 1) * s + 1, s) for i, n, s in zip(k, out, stride)]
+            padded[:, reads[0], reads[1], reads[2]] += patches[:, :, :, :, k[0], k[1], k[2]]
     (pt, ph, pw), (t, h, w) = padding, size
     return padded[:, pt:pt + t, ph:ph + h, pw:pw + w].to(grad.dtype).permute(0, 4, 1, 2, 3)
 
