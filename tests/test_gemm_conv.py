@@ -87,7 +87,7 @@ def test_only_calls_with_few_output_positions_take_the_gemm():
 
 @pytest.mark.parametrize("has_amx", [False, True])
 def test_on_a_cpu_with_amx_conv3d_calls_with_more_output_positions_take_the_gemm(monkeypatch, has_amx):
-    monkeypatch.setattr(gemm_conv, "amx", lambda: has_amx)
+    monkeypatch.setattr(gemm_conv, "AMX", has_amx)
     plain, gemm = pair(8, 16, 4, (1, 2, 2), (0, 1, 1))
     shape = (2, 8, 10, 16, 16)  # 7·8·8 = 448 output positions: the video critic's 128→256 layer
     assert MAX_POSITIONS < 7 * 8 * 8 <= AMX_CONV3D_POSITIONS < 10 * 16 * 16
