@@ -514,7 +514,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
     bars = [(f"{device} {r['name']} · {r['config']}", r["median"], r.get("speedup"))
             for device, s in results["devices"].items() for r in s["rows"]
             if r["group"] == "iteration" and "median" in r]
-    width, left, row_h, top = 1100, 420, 26, 40
+    row_h, top = 26, 40
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left = 20 + int(max((measure.textlength(b[0]) for b in bars), default=400))  # labels in full
+    width = left + 680
     image = Image.new("RGB", (width, top + row_h * max(len(bars), 1) + 20), "white")
     draw = ImageDraw.Draw(image)
     draw.text((10, 10), "Full training iteration: seconds (speed-up vs reference); shorter is faster",
@@ -524,7 +527,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         y = top + i * row_h
         length = int((width - left - 160) * seconds / longest)
         colour = (200, 90, 60) if label.endswith("· reference") else (60, 120, 200)
-        draw.text((10, y + 6), label[:60], fill="black")
+        draw.text((10, y + 6), label, fill="black")
         draw.rectangle([left, y + 4, left + max(length, 1), y + row_h - 4], fill=colour)
         ratio = f" ({speedup:.2f}x)" if speedup else ""
         draw.text((left + length + 6, y + 6), f"{seconds:.3g} s{ratio}", fill="black")
