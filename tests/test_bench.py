@@ -421,3 +421,25 @@ def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it():
     for a, b in zip(plain, gemm):
         for name in ("forward", "backward"):
             assert a[name]["gflop"] == b[name]["gflop"] > 0 and b[name]["seconds"] > 0
+
+
+@pytest.mark.parametrize("fast_speedup, says", [
+    (2.4, ", and it runs at 30% of the bf16 peak, the fastest of its layout/precision/compiler configs: "
+          "2.40x over fp32 · contiguous · eager."),
+    (1.5, ", and it runs at 30% of the bf16 peak; its fastest layout/precision/compiler config "
+          "(bf16 · contiguous · eager) gives 2.00x over fp32 · contiguous · eager."),
+])
+def test_the_video_critic_sentence_says_whether_the_fast_config_is_its_fastest(fast_speedup, says):
+    name, fast_config = "video D Conv3d: categorical-video ×3 clips of 16", "bf16 · channels_last · eager"
+
+    def layer(config, speedup):
+        return {"group": "layer", "name": name, "direction": "fwd+bwd", "config": config, "speedup": speedup,
+                "runs": 3, "baseline": False}
+    summary = {"peaks_gflops": {"fp32": 100.0, "bf16": 400.0},
+               "rows": [layer(fast_config, fast_speedup), layer("bf16 · contiguous · eager", 2.0)]}
+    conv3d = dict(summary["rows"][0], median=0.1, peak_fraction=0.3, dtype="bf16")
+    text = bench_report.holds_back("cpu", summary, {"machine": {"native_bf16_cpu": True}, "profiles": []},
+                                   conv3d, {"median": 1.0})
+    assert text == ("The video discriminator's Conv3d stack takes about 30% of the fast iteration (an "
+                    "iteration runs it forward+backward three times: real and fake clips in the video-D step, "
+                    "fakes in the G step)" + says)
