@@ -47,6 +47,7 @@ def close(a, b, tol):
 @pytest.mark.parametrize("layer, shape", [
     ((16, 32, 4, (1, 2, 2), (0, 1, 1)), (3, 16, 7, 8, 8)),   # a MoCoGAN video critic's 4×4×4 output
     ((32, 5, 4, 1, 0), (2, 32, 4, 4, 4)),                    # its last layer: one position
+    ((16, 8, 4, 1, 0), (2, 16, 5, 5, 5)),                    # 8 overlapping patches, fewer than the kernel's 64
     ((8, 12, (3, 2, 3), (2, 1, 2), (1, 0, 2)), (2, 8, 5, 4, 6)),  # uneven kernel, stride and padding
 ])
 def test_matches_conv3d_in_fp32(layer, shape, bias, channels_last):
