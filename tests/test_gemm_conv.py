@@ -10,8 +10,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import gemm_conv
-from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d, gemm_convolution_transpose2d,
-                               gemm_convolution3d, takes_gemm, use_gemm)
+from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d,
+                               gemm_convolution_transpose2d, gemm_convolution3d, takes_gemm, use_gemm)
 
 CL3, CL2 = torch.channels_last_3d, torch.channels_last
 CPU = torch.device("cpu")

@@ -12,8 +12,8 @@ near its peak:
   most :func:`max_positions` positions per clip: :data:`MAX_POSITIONS`, or
   :data:`AMX_CONV3D_POSITIONS` on a CPU with AMX, whose GEMMs outrun oneDNN's 3-D
   convolutions further (on a 2-core Xeon with AMX in bf16, the 128→256 Conv3d of the video
-  critic, 7×8×8 = 448 output positions, fwd+bwd: oneDNN 78–117 ms, GEMMs 55–73 ms; the
-  64→128 one, 2560 positions, stays faster in oneDNN);
+  critic, 7×8×8 = 448 output positions, forward and both gradients: oneDNN 97–146 ms,
+  GEMMs 73–76 ms; the 64→128 one, 2560 positions, stays faster in oneDNN);
 - :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
   the output's gradient (its input gradient) and that convolution's weight gradient, so
   they run as the Conv3d GEMMs above over one frame, when a call's input has at most
@@ -221,10 +221,9 @@ def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...], device: torch.devi
             and set(conv.dilation) == {1} and set(conv.output_padding) == {0}
             and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
         return False
-    if isinstance(conv, GemmConvTranspose2d):
-        return math.prod(input_shape[2:]) <= max_positions(conv, device)
-    out = output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
-    return math.prod(out) <= max_positions(conv, device)
+    rows = (input_shape[2:] if isinstance(conv, GemmConvTranspose2d)
+            else output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding)))
+    return math.prod(rows) <= max_positions(conv, device)
 
 
 def _autocast(x: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:

@@ -327,7 +327,8 @@ def test_gemm_levers_run_the_small_calls_as_gemms_and_train_alike(tiny, lever, k
     critics' last Conv3d layers, the generator's ConvTranspose2d layers on small inputs) and
     changes nothing but rounding: losses of the first steps within 1e-4."""
     gemm, plain = make(tiny, f"train.{lever}=true"), make(tiny)
-    calls = conv_calls(gemm, lambda m, inputs, output: (type(m), takes_gemm(m, tuple(inputs[0].shape), inputs[0].device)))
+    calls = conv_calls(gemm, lambda m, inputs, output: (type(m),
+                                                        takes_gemm(m, tuple(inputs[0].shape), inputs[0].device)))
     with FlopCounterMode(display=False) as counter:
         first = gemm.train_step()
     assert first == pytest.approx(plain.train_step(), rel=1e-4, abs=1e-6)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 HEADLINE = "mocogan-categorical"  # the recipe of the targets: the original's default setting
 PASSES = ("forward", "backward")  # a convolution's passes, timed alone
@@ -521,8 +521,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
             for device, s in results["devices"].items() for r in s["rows"]
             if r["group"] == "iteration" and "median" in r]
     row_h, top = 26, 40
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    left = 20 + int(max((measure.textlength(b[0]) for b in bars), default=400))  # labels in full
+    font = ImageFont.load_default()  # the font ImageDraw.text writes with when given none
+    left = 20 + int(max((font.getlength(b[0]) for b in bars), default=400))  # labels in full
     width = left + 680
     image = Image.new("RGB", (width, top + row_h * max(len(bars), 1) + 20), "white")
     draw = ImageDraw.Draw(image)
