@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import gemm_conv
-from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d,
+from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d,
                                gemm_convolution_transpose2d, gemm_convolution3d, takes_gemm, use_gemm)
 
 CL3, CL2 = torch.channels_last_3d, torch.channels_last
@@ -192,12 +192,32 @@ def test_only_transposed_calls_on_small_inputs_take_the_gemm():
     assert gemm(x, output_size=[17, 17]).shape == (2, 8, 17, 17)
 
 
-def test_the_transposed_op_compiles():
+@pytest.mark.parametrize("has_amx", [False, True])
+def test_on_a_cpu_with_amx_transposed_forwards_on_4x4_inputs_run_as_gemms(monkeypatch, has_amx):
+    monkeypatch.setattr(gemm_conv, "AMX", has_amx)
+    plain, gemm = pair(16, 8, 4, 2, 1, channels_last=True, kind=nn.ConvTranspose2d)
+    assert 4 * 4 <= AMX_TRANSPOSE_FORWARD_POSITIONS < 8 * 8
+    for shape, gemm_forward in (((3, 16, 1, 1), True), ((3, 16, 4, 4), has_amx), ((3, 16, 8, 8), False)):
+        x = torch.randn(shape).contiguous(memory_format=CL2)
+        with torch.no_grad(), torch.profiler.profile() as prof:
+            gemm(x)
+        names = {e.name for e in prof.events()}
+        assert ("vidgan::gemm_convolution3d_input_grad" in names) == gemm_forward, shape
+        assert ("aten::conv_transpose2d" in names) != gemm_forward, shape
+        a, b = run(gemm, x), run(plain, x)
+        assert close(a, b, 1e-5) and a[0].is_contiguous(memory_format=CL2)
+
+
+@pytest.mark.parametrize("has_amx", [False, True])
+def test_the_transposed_op_compiles(monkeypatch, has_amx):
+    monkeypatch.setattr(gemm_conv, "AMX", has_amx)
     x, w = torch.randn(2, 4, 4, 4), torch.randn(4, 8, 4, 4)
     compiled = torch.compile(gemm_convolution_transpose2d, backend="aot_eager", fullgraph=True)
-    for x in (x, x[:, :, :1, :1]):  # oneDNN's forward, and one GEMM on a 1×1 input
-        expected = F.conv_transpose2d(x, w, stride=2, padding=1)
-        assert torch.allclose(compiled(x, w, [2, 2], [1, 1]), expected, atol=1e-5)
+    for x in (x, x[:, :, :1, :1]):  # GEMMs on a 1×1 input, on the 4×4 one with AMX
+        expected = gemm_convolution_transpose2d(x, w, [2, 2], [1, 1])
+        got = compiled(x, w, [2, 2], [1, 1])
+        assert torch.allclose(got, F.conv_transpose2d(x, w, stride=2, padding=1), atol=1e-5)
+        assert got.stride() == expected.stride()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

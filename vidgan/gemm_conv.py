@@ -17,8 +17,11 @@ near its peak:
 - :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
   the output's gradient (its input gradient) and that convolution's weight gradient, so
   they run as the Conv3d GEMMs above over one frame, when a call's input has at most
-  :data:`MAX_POSITIONS` positions; its forward is oneDNN's except on a 1×1 input, where
-  it is one GEMM (the latent's projection).
+  :data:`MAX_POSITIONS` positions. Its forward is the input gradient of the convolution
+  it transposes (one GEMM and the fp32 sum of its patches) on a 1×1 input (the latent's
+  projection) and, on a CPU with AMX, on inputs of up to
+  :data:`AMX_TRANSPOSE_FORWARD_POSITIONS` positions (the 4×4 ones: 48 frames of 512→256
+  there 10–11 ms against oneDNN's 19–20 ms; on 8×8 inputs oneDNN's is faster), else oneDNN's.
 
 Channels are innermost both in the patches and in a channels_last weight, so with
 channels_last inputs the patches are one strided copy and the weight a view. The
@@ -40,6 +43,7 @@ from torch.utils.flop_counter import register_flop_formula
 
 MAX_POSITIONS = 64  # GEMM rows per sample (Conv3d: output positions, ConvTranspose2d: input ones)
 AMX_CONV3D_POSITIONS = 512  # Conv3d output positions per clip on a CPU with AMX
+AMX_TRANSPOSE_FORWARD_POSITIONS = 16  # ConvTranspose2d input positions whose forward runs as GEMMs with AMX
 AMX = torch.cpu._is_amx_tile_supported()  # AMX tiles: bf16 GEMMs several times faster than AVX512's
 
 
@@ -105,7 +109,7 @@ def input_grad(grad: Tensor, weight: Tensor, input_shape: list[int], stride: lis
             reads = [slice(i, i + (n - 1) * s + 1, s) for i, n, s in zip(k, out, stride)]
             padded[:, reads[0], reads[1], reads[2]] += patches[:, :, :, :, k[0], k[1], k[2]]
     (pt, ph, pw), (t, h, w) = padding, size
-    return padded[:, pt:pt + t, ph:ph + h, pw:pw + w].to(grad.dtype).permute(0, 4, 1, 2, 3)
+    return padded[:, pt:pt + t, ph:ph + h, pw:pw + w].to(grad.dtype).contiguous().permute(0, 4, 1, 2, 3)
 
 
 @gemm_convolution3d.register_fake
@@ -151,23 +155,31 @@ def _frame(t: Tensor) -> Tensor:
     return t.unsqueeze(2)
 
 
+def transpose_forward_positions(device: torch.device) -> int:
+    """The most input positions on which a ConvTranspose2d call's forward on ``device`` runs as GEMMs."""
+    return AMX_TRANSPOSE_FORWARD_POSITIONS if device.type == "cpu" and AMX else 1
+
+
+def _transposed_size(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> list[int]:
+    return [(n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, weight.shape[2:])]
+
+
 @torch.library.custom_op("vidgan::gemm_convolution_transpose2d", mutates_args=())
 def gemm_convolution_transpose2d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> Tensor:
-    """``F.conv_transpose2d(x, weight, stride=stride, padding=padding)``: on a 1×1 input
-    x @ weight (every output position reads the one input position), else oneDNN's."""
-    if x.shape[2:] != (1, 1):
+    """``F.conv_transpose2d(x, weight, stride=stride, padding=padding)``: on an input of at
+    most :func:`transpose_forward_positions` positions the input gradient of the convolution
+    it transposes (x @ weight, summed onto the output), else oneDNN's."""
+    if math.prod(x.shape[2:]) > transpose_forward_positions(x.device):
         return F.conv_transpose2d(x, weight, stride=stride, padding=padding)
-    (ph, pw), (kh, kw) = padding, weight.shape[2:]
-    y = x.flatten(1) @ weight.permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
-    return y.view(x.shape[0], kh, kw, -1)[:, ph:kh - ph, pw:kw - pw].permute(0, 3, 1, 2)
+    shape = [x.shape[0], weight.shape[1], 1, *_transposed_size(x, weight, stride, padding)]
+    return input_grad(_frame(x), _frame(weight), shape, [1, *stride], [0, *padding]).squeeze(2)
 
 
 @gemm_convolution_transpose2d.register_fake
 def _(x, weight, stride, padding):
-    if x.shape[2:] != (1, 1):
+    if math.prod(x.shape[2:]) > transpose_forward_positions(x.device):
         return F.conv_transpose2d(x, weight, stride=stride, padding=padding)
-    (ph, pw), (kh, kw) = padding, weight.shape[2:]
-    return x.new_empty(x.shape[0], kh - 2 * ph, kw - 2 * pw, weight.shape[1]).permute(0, 3, 1, 2)
+    return x.new_empty(x.shape[0], *_transposed_size(x, weight, stride, padding), weight.shape[1]).permute(0, 3, 1, 2)
 
 
 def _transpose_gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[int], padding: list[int],
