@@ -117,7 +117,8 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
     assert {r["name"] for r in iterations} == {"mocogan-categorical", "mocogan", "mocogan-patch"}
     configs = {r["config"] for r in iterations if r["name"] == "mocogan-categorical"}
     assert {"reference", "standard", "fast", "standard + reuse_fakes", "standard + skip_critic_grads",
-            "standard + fused_optim", "standard + channels_last", "fast, data precomputed"} <= configs
+            "standard + fused_optim", "standard + channels_last", "standard + fuse_critic_batches",
+            "fast, data precomputed"} <= configs
     for i, row in enumerate(iterations):  # every config, then itself with its data precomputed
         if row["precomputed"]:
             assert row["config"] == iterations[i - 1]["config"] + ", data precomputed"

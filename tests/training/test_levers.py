@@ -66,9 +66,9 @@ def test_modes_resolve_to_levers(monkeypatch):
     monkeypatch.setattr(levers, "native_bf16", lambda device: False)
     glibc = levers.malloc_tunable()
     assert resolve(mode="fast") == Levers(reuse_fakes=True, skip_critic_grads=True, fused_optim=True,
-                                          prefetch=2, keep_memory=glibc)
-    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0, keep_memory=False) == Levers(
-        channels_last=True, skip_critic_grads=True, fused_optim=True)
+                                          prefetch=2, keep_memory=glibc, fuse_critic_batches=True)
+    assert resolve(mode="fast", reuse_fakes=False, channels_last=True, prefetch=0, keep_memory=False,
+                   fuse_critic_batches=False) == Levers(channels_last=True, skip_critic_grads=True, fused_optim=True)
     assert resolve(device="cuda", mode="fast") == Levers(
         precision="fp16", channels_last=True, reuse_fakes=True, skip_critic_grads=True,
         fused_optim=True, cudnn_benchmark=True, prefetch=2)
@@ -84,6 +84,7 @@ def test_modes_resolve_to_levers(monkeypatch):
 @pytest.mark.parametrize("train, message", [
     ({"mode": "reference", "reuse_fakes": True}, "mode=reference runs the original's algorithm"),
     ({"mode": "reference", "skip_critic_grads": True}, "drop train.skip_critic_grads"),
+    ({"mode": "reference", "fuse_critic_batches": True}, "drop train.fuse_critic_batches"),
     ({"cudnn_benchmark": True}, "train.cudnn_benchmark=true needs device=cuda"),
     ({"cuda_graphs": True}, "train.cuda_graphs=true needs device=cuda"),
     ({"precision": "fp16"}, "fp16 needs device=cuda"),
@@ -245,6 +246,69 @@ def test_reuse_fakes_is_exactly_the_plain_algorithm(tiny, recipe):
         lever.train_step()
         reuse_fakes_step(plain)
     assert max_difference(state(lever), state(plain)) == 0
+
+
+class SmallCritic(nn.Module):
+    batch_separable = True
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.LeakyReLU(0.2), nn.Conv2d(4, 2, 3))
+
+    def forward(self, x):
+        return self.net(x).mean((2, 3)), None
+
+
+def test_fused_call_is_one_call_per_batch():
+    """Outputs, gradients, batch norm's running statistics and batch counter as two calls,
+    for batches of different sizes; an output that is None stays None per batch."""
+    torch.manual_seed(0)
+    plain, fused = SmallCritic(), SmallCritic()
+    fused.load_state_dict(plain.state_dict())
+    levers.apply(Levers(fuse_critic_batches=True), nn.Identity(), [fused])
+    assert type(fused.net[1]) is levers.PerPartBatchNorm2d
+    batches = [torch.randn(3, 3, 6, 6), 2 * torch.randn(5, 3, 6, 6) + 1]
+    expected = [plain(b) for b in batches]
+    got = levers.fused_call(fused, batches)
+    assert [tuple(o.shape) for o, _ in got] == [(3, 2), (5, 2)] and [c for _, c in got] == [None, None]
+    assert all(torch.allclose(g[0], e[0], atol=1e-6) for g, e in zip(got, expected))
+    (sum(o.square().sum() for o, _ in expected)).backward()
+    (sum(o.square().sum() for o, _ in got)).backward()
+    for p, q in zip(plain.parameters(), fused.parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-5)
+    for k, v in plain.state_dict().items():  # running mean and variance, num_batches_tracked == 2
+        assert torch.allclose(v.float(), fused.state_dict()[k].float(), atol=1e-6), k
+    assert fused.net[1].parts is None and fused(batches[0])[0].shape == (3, 2)  # a plain call after it
+    assert levers.batch_separable(fused) and not levers.batch_separable(fused.net)  # the class declares it
+    fused.net[1] = nn.SyncBatchNorm(4)  # statistics over processes: not per batch
+    assert not levers.batch_separable(fused)
+
+
+def test_fuse_critic_batches_calls_each_critic_once_per_d_step_and_trains_alike(tiny):
+    fused, plain = make(tiny, "train.fuse_critic_batches=true"), make(tiny)
+    calls = {c.name: [] for c in fused.critics}
+    for c in fused.critics:
+        c.net.register_forward_hook(lambda m, inputs, output, name=c.name: calls[name].append(len(inputs[0])))
+    for a, b in zip(train(fused, 3), train(plain, 3)):
+        assert a == pytest.approx(b, rel=1e-5, abs=1e-6)
+    assert max_difference(state(fused), state(plain)) < 1e-5
+    for c in fused.critics:  # per step: one D-step call on real and fake batches together, one G-step call
+        assert calls[c.name] == [2 * c.batch, c.batch] * 3
+
+
+def test_fuse_critic_batches_leaves_critics_that_draw_per_call_alone(tiny):
+    """Instance noise and spectral norm draw or iterate per call: such a critic keeps its two
+    calls in the fast mode, and asking for the lever explicitly is a one-line error."""
+    overrides = ["discriminators.image.noise_sigma=0.1", "discriminators.video.norm=spectral"]
+    assert make(tiny, "train.mode=fast", "train.prefetch=0").fused == {"image": True, "video": True}
+    fast = make(tiny, "train.mode=fast", "train.prefetch=0", *overrides)
+    assert fast.fused == {"image": False, "video": False}
+    assert not any(isinstance(m, levers.PerPartBatchNorm2d) for m in fast.critics[0].net.modules())
+    fast.train_step()
+    for override, name in zip(overrides, ("image", "video")):
+        with pytest.raises(VidganError, match=f"^train.fuse_critic_batches=true needs critics that compute each "
+                                              f"sample on its own but in batch norm; {name} does not .*: drop it$"):
+            make(tiny, "train.fuse_critic_batches=true", override)
 
 
 # numeric levers: within a stated bound ------------------------------------------------------

@@ -385,8 +385,7 @@ def iteration_configs(recipe: str, device: torch.device, options: Options) -> li
     cuda = device.type == "cuda"
     fast = levers.fast_levers(device)
     singles = ["reuse_fakes", "skip_critic_grads", "fused_optim", "channels_last"]
-    if fast.keep_memory:
-        singles += ["keep_memory"]
+    singles += [name for name in ("keep_memory", "fuse_critic_batches") if getattr(fast, name)]
     if cuda:
         singles += ["cudnn_benchmark"]
     precisions = ["bf16", "fp16"] if cuda else (["bf16"] if levers.native_bf16(device) else [])

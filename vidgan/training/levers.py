@@ -9,9 +9,10 @@
 - ``fast``: the levers that help on the device the run uses (:func:`fast_levers`).
 
 Each lever is its own ``train`` option; left unset (null) it takes the mode's value, set
-explicitly it wins. The algorithmic levers compute exactly what a plain implementation of
-the same algorithm computes; the numeric ones (precision, layout, compiler, fused
-optimiser) agree with fp32 eager within a tolerance the tests state; prefetching
+explicitly it wins. The algorithmic levers compute what a plain implementation of the same
+algorithm computes (``reuse_fakes`` and ``skip_critic_grads`` exactly, ``fuse_critic_batches``
+within the rounding of larger convolutions); the numeric ones (precision, layout, compiler,
+fused optimiser) agree with fp32 eager within a tolerance the tests state; prefetching
 (``prefetch``, see :mod:`vidgan.training.prefetch`) draws the very batches the step would.
 
 Example:
@@ -56,13 +57,14 @@ class Levers:
     keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (see keep_memory)
     conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM (vidgan.gemm_conv)
     conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs (same)
+    fuse_critic_batches: bool = False  # D step: one critic call on its real and fake batches (see fused_call)
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
 # The levers that run small calls of a kind of layer as GEMMs (vidgan.gemm_conv), and that kind.
 GEMM_LAYERS = {"conv3d_gemm": nn.Conv3d, "conv_transpose_gemm": nn.ConvTranspose2d}
 # Levers that change which operations run; the reference mode fixes those to the original's.
-ALGORITHMIC = ("reuse_fakes", "skip_critic_grads")
+ALGORITHMIC = ("reuse_fakes", "skip_critic_grads", "fuse_critic_batches")
 CUDA_ONLY = ("cudnn_benchmark", "cuda_graphs")
 
 
@@ -82,7 +84,8 @@ def fast_levers(device: torch.device) -> Levers:
 
     Everywhere: reuse the fakes, skip the critics' weight gradients in the G step and use
     fused Adam (each removes work), and draw the real batches two steps ahead in a thread
-    (takes the data off the step's critical path). On a CPU with native bf16: bf16
+    (takes the data off the step's critical path). On CPU: one critic call per D step on
+    the real and fake batches together (:func:`fused_call`). On a CPU with native bf16: bf16
     autocast, channels_last, and the Conv3d calls with small outputs and the
     ConvTranspose2d gradients on small inputs as GEMMs (``conv3d_gemm``,
     ``conv_transpose_gemm``). On an AVX2-only CPU bf16 is far slower than fp32 and channels_last
@@ -96,7 +99,7 @@ def fast_levers(device: torch.device) -> Levers:
     if device.type == "cuda":
         return replace(everywhere, precision="bf16" if native_bf16(device) else "fp16",
                        channels_last=True, cudnn_benchmark=True)
-    cpu = replace(everywhere, keep_memory=malloc_tunable())
+    cpu = replace(everywhere, keep_memory=malloc_tunable(), fuse_critic_batches=True)
     if native_bf16(device):
         return replace(cpu, precision="bf16", channels_last=True, conv3d_gemm=True, conv_transpose_gemm=True)
     return cpu
@@ -162,6 +165,12 @@ def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> Non
         if getattr(levers, name):
             for module in (generator, *critics):
                 use_gemm(module, kind)
+    if levers.fuse_critic_batches:
+        for critic in critics:
+            if batch_separable(critic):
+                for m in critic.modules():
+                    if type(m) in PER_PART:
+                        m.__class__ = PER_PART[type(m)]
     if levers.keep_memory:
         keep_memory(True)
     if levers.cudnn_benchmark:
@@ -209,6 +218,58 @@ def keep_memory(on: bool) -> None:
     for param, value in (KEPT if on else GLIBC_DEFAULTS).items():
         if not mallopt(param, value):
             raise VidganError(f"mallopt({param}, {value}) failed")
+
+
+class _PerPart:
+    """A batch norm that normalises each part of its batch (``parts``: their sizes) on its
+    own, one after the other, as that many calls would (batch statistics, running averages
+    and batch counter)."""
+
+    parts: list[int] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.parts is None:
+            return super().forward(x)
+        return torch.cat([super(_PerPart, self).forward(part) for part in x.split(self.parts)])
+
+
+class PerPartBatchNorm2d(_PerPart, nn.BatchNorm2d):
+    pass
+
+
+class PerPartBatchNorm3d(_PerPart, nn.BatchNorm3d):
+    pass
+
+
+PER_PART = {nn.BatchNorm2d: PerPartBatchNorm2d, nn.BatchNorm3d: PerPartBatchNorm3d}
+
+
+def batch_separable(net: nn.Module) -> bool:
+    """Whether ``net`` computes each sample of a batch on its own but in batch norm: its class
+    says so (``batch_separable = True``), no layer draws instance noise or runs a
+    parametrisation (spectral norm's power iteration) per call, and its batch norms are
+    BatchNorm2d or 3d (not synchronised ones)."""
+    return getattr(net, "batch_separable", False) and not any(
+        nn.utils.parametrize.is_parametrized(m) or getattr(m, "sigma", 0) > 0
+        or isinstance(m, nn.modules.batchnorm._BatchNorm) and type(m) not in (*PER_PART, *PER_PART.values())
+        for m in net.modules())
+
+
+def fused_call(net: nn.Module, batches: list[torch.Tensor]) -> list[tuple]:
+    """``[net(b) for b in batches]`` as one call on the batches together, for a
+    :func:`batch_separable` ``net`` whose batch norms :func:`apply` made per-part (each batch
+    normalised on its own, in order): the same outputs, statistics and gradients, with
+    larger, fewer convolutions (``fuse_critic_batches``)."""
+    sizes = [len(b) for b in batches]
+    norms = [m for m in net.modules() if isinstance(m, _PerPart)]
+    for m in norms:
+        m.parts = sizes
+    try:
+        outputs = net(torch.cat(batches))
+    finally:
+        for m in norms:
+            m.parts = None
+    return list(zip(*[[None] * len(sizes) if o is None else o.split(sizes) for o in outputs]))
 
 
 @contextlib.contextmanager

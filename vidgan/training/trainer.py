@@ -228,6 +228,12 @@ class Trainer:
                                   use_buffers=True) if cfg.train.ema_decay > 0 else None)
         self._check_categories()
         levers.apply(self.levers, self.generator, [c.net for c in self.critics])
+        self.fused = {c.name: self.levers.fuse_critic_batches and levers.batch_separable(c.net) for c in self.critics}
+        unfused = [name for name, fused in self.fused.items() if not fused]
+        if cfg.train.get("fuse_critic_batches") and unfused:
+            raise VidganError(f"train.fuse_critic_batches=true needs critics that compute each sample on its own but "
+                              f"in batch norm; {', '.join(unfused)} does not (instance noise, spectral norm, synchronised "
+                              "batch norm or a class without batch_separable = True): drop it")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.levers.precision == "fp16")
         torch.manual_seed(cfg.seed + 7919 * self.rank)  # instance noise differs per process
         self.latent_rng = torch.Generator().manual_seed(cfg.seed + 7919 * self.rank)
@@ -367,8 +373,12 @@ class Trainer:
                     with torch.no_grad():
                         fake, fake_labels = self.fake_batch(critic)
                 real, fake = critic.augment(real), critic.augment(fake)
-                real_logits, real_classes = critic.net(real)
-                fake_logits, fake_classes = critic.net(fake)
+                if self.fused[critic.name]:
+                    (real_logits, real_classes), (fake_logits, fake_classes) = levers.fused_call(
+                        critic.net, [real, fake])
+                else:
+                    real_logits, real_classes = critic.net(real)
+                    fake_logits, fake_classes = critic.net(fake)
                 with record_function("vidgan.losses"):
                     real_logits = critic.conditioned(real_logits, real_classes, labels)
                     fake_logits = critic.conditioned(fake_logits, fake_classes, fake_labels)
