@@ -424,6 +424,26 @@ def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it():
             assert a[name]["gflop"] == b[name]["gflop"] > 0 and b[name]["seconds"] > 0
 
 
+def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(monkeypatch):
+    from torch import nn
+
+    from vidgan import gemm_conv
+
+    monkeypatch.setattr(gemm_conv, "AMX", True)
+    torch.manual_seed(0)
+    first = nn.Conv3d(3, 4, 4, (1, 2, 2), (0, 1, 1))
+    gemm_conv.use_gemm(first, nn.Conv3d)
+    x = torch.randn(2, 3, 6, 8, 8, requires_grad=True)
+    case = runner.Case("iteration", "cpu", "net", "fast", "iteration", "fp32", lambda: first(x).sum().backward(),
+                       modules=[first], levers={"precision": "fp32"})
+    [row] = runner.convolution_passes(case, torch.device("cpu"), repeats=1)
+    assert row["layer"] == "Conv3d 3→4, kernel 4×4×4, stride 1×2×2, space-to-depth"
+    assert row["gradients"] == "input and weight"
+    flops = 2 * (2 * 4 * 3 * 4 * 4) * (3 * 4 * 4 * 4)  # output elements × a patch
+    assert row["forward"]["gflop"] * 1e9 == flops and row["backward"]["gflop"] * 1e9 == 2 * flops
+    assert row["forward"]["seconds"] > 0 and row["backward"]["seconds"] > 0
+
+
 @pytest.mark.parametrize("fast_speedup, says", [
     (2.4, ", and it runs at 30% of the bf16 peak, the fastest of its layout/precision/compiler configs: "
           "2.40x over fp32 · contiguous · eager."),

@@ -103,6 +103,33 @@ def test_on_a_cpu_with_amx_conv3d_calls_with_more_output_positions_take_the_gemm
     assert close(run(gemm, x), run(plain, x), 1e-5)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("has_amx", [False, True])
+def test_on_a_cpu_with_amx_strided_rgb_conv3d_calls_run_space_to_depth(monkeypatch, has_amx, channels_last):
+    """The video critic's first layer (3 channels, stride 1×2×2) with AMX: a 12-channel
+    stride-1 convolution of the input's 2×2 blocks, the same numbers as nn.Conv3d."""
+    monkeypatch.setattr(gemm_conv, "AMX", has_amx)
+    plain, s2d = pair(3, 8, 4, (1, 2, 2), (0, 1, 1), bias=True, channels_last=channels_last)
+    shape = (2, 3, 6, 16, 16)  # 3·8·8 output positions: not a GEMM call
+    assert gemm_conv.takes_space_to_depth(s2d, shape, CPU) == has_amx and not takes_gemm(s2d, shape, CPU)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL3)
+    with torch.profiler.profile(record_shapes=True) as prof:
+        a = run(s2d, x)
+    channels = {e.input_shapes[0][1] for e in prof.events() if e.name == "aten::convolution"}
+    assert channels == ({3 * 1 * 2 * 2} if has_amx else {3})
+    assert close(a, run(plain, x), 1e-5) and a[0].is_contiguous(memory_format=CL3) == (has_amx or channels_last)
+    _, big = pair(8, 8, 4, (1, 2, 2), (0, 1, 1))
+    _, odd = pair(3, 8, 3, (1, 2, 2), (0, 1, 1))
+    _, unstrided = pair(3, 8, 4, 1, 0)
+    assert not any(gemm_conv.takes_space_to_depth(conv, (2, c, 6, 16, 16), CPU)
+                   for conv, c in ((big, 8), (odd, 3), (unstrided, 3)))  # 8 channels, kernel 3 / stride 2, stride 1
+    assert not gemm_conv.takes_space_to_depth(s2d, (2, 3, 6, 15, 15), CPU)  # 17 padded rows: no 2×2 blocks
+    assert not gemm_conv.takes_space_to_depth(s2d, shape, torch.device("cuda"))
+    assert not gemm_conv.takes_space_to_depth(plain, shape, CPU)  # nn.Conv3d itself never
+
+
 def test_flops_are_the_convolutions():
     plain, gemm = pair(16, 32, 4, (1, 2, 2), (0, 1, 1))
     x = torch.randn(3, 16, 7, 8, 8)

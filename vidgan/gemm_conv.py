@@ -23,6 +23,10 @@ near its peak:
   :data:`AMX_TRANSPOSE_FORWARD_POSITIONS` positions (the 4×4 ones: 48 frames of 512→256
   there 10–11 ms against oneDNN's 19–20 ms; on 8×8 inputs oneDNN's is faster), else oneDNN's.
 
+On a CPU with AMX a :class:`GemmConv3d` call on 3 (RGB) channels with spatial strides of 2
+(the video critic's first layer) runs as a stride-1 convolution of the input's
+space-to-depth blocks (:func:`space_to_depth_convolution3d`).
+
 Channels are innermost both in the patches and in a channels_last weight, so with
 channels_last inputs the patches are one strided copy and the weight a view. The
 operations are custom ops (``vidgan::gemm_convolution3d``, its two gradients and
@@ -44,6 +48,7 @@ from torch.utils.flop_counter import register_flop_formula
 MAX_POSITIONS = 64  # GEMM rows per sample (Conv3d: output positions, ConvTranspose2d: input ones)
 AMX_CONV3D_POSITIONS = 512  # Conv3d output positions per clip on a CPU with AMX
 AMX_TRANSPOSE_FORWARD_POSITIONS = 16  # ConvTranspose2d input positions whose forward runs as GEMMs with AMX
+AMX_SPACE_TO_DEPTH_CHANNELS = 3  # Conv3d input channels (RGB) up to which a strided call runs space-to-depth with AMX
 AMX = torch.cpu._is_amx_tile_supported()  # AMX tiles: bf16 GEMMs several times faster than AVX512's
 
 
@@ -228,14 +233,51 @@ def max_positions(conv: nn.Module, device: torch.device) -> int:
 
 
 def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> bool:
-    """Whether ``conv`` runs a call on an input of this shape on ``device`` as GEMMs."""
-    if not (isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and conv.groups == 1
+    """Whether ``conv`` runs a call on an input of this shape on ``device`` as GEMMs (one that
+    :func:`takes_space_to_depth` does not)."""
+    if takes_space_to_depth(conv, input_shape, device) or not (
+            isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and conv.groups == 1
             and set(conv.dilation) == {1} and set(conv.output_padding) == {0}
             and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
         return False
     rows = (input_shape[2:] if isinstance(conv, GemmConvTranspose2d)
             else output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding)))
     return math.prod(rows) <= max_positions(conv, device)
+
+
+def takes_space_to_depth(conv: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> bool:
+    """Whether ``conv`` runs a call on an input of this shape on ``device`` as the stride-1
+    convolution of its space-to-depth input (:func:`space_to_depth_convolution3d`): a
+    :class:`GemmConv3d` of at most :data:`AMX_SPACE_TO_DEPTH_CHANNELS` input channels on a
+    CPU with AMX, whose strides divide its kernel and its padded input."""
+    if not (isinstance(conv, GemmConv3d) and device.type == "cpu" and AMX and conv.groups == 1
+            and conv.in_channels <= AMX_SPACE_TO_DEPTH_CHANNELS and max(conv.stride) > 1 and set(conv.dilation) == {1}
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
+        return False
+    return all(k % s == 0 and (n + 2 * p) % s == 0 for n, k, s, p in
+               zip(input_shape[2:], conv.kernel_size, conv.stride, conv.padding))
+
+
+def _space_to_depth(t: Tensor, stride: list[int], padding: list[int]) -> Tensor:
+    """``b c t h w`` → ``b (c·st·sh·sw) t/st h/sh w/sw`` (after zero ``padding``), channels_last:
+    each channel splits into one per position within a stride block."""
+    c, size = t.shape[1], [n + 2 * p for n, p in zip(t.shape[2:], padding)]
+    (pt, ph, pw), (st, sh, sw) = padding, stride
+    blocks = F.pad(t.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt))
+    blocks = blocks.reshape(t.shape[0], size[0] // st, st, size[1] // sh, sh, size[2] // sw, sw, c)
+    out = blocks.permute(0, 1, 3, 5, 7, 2, 4, 6).reshape(t.shape[0], *(n // s for n, s in zip(size, stride)), -1)
+    return out.permute(0, 4, 1, 2, 3)
+
+
+def space_to_depth_convolution3d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: list[int],
+                                 padding: list[int]) -> Tensor:
+    """``F.conv3d(x, weight, bias, stride, padding)`` as a stride-1 convolution of the
+    space-to-depth input with the space-to-depth kernel: output position ``o`` reads input
+    ``o·s + k``, and with ``k = s·a + r``, input block ``o + a`` at its position ``r``.
+    oneDNN runs a strided 3-channel Conv3d far below the peak with AMX (the video critic's
+    first layer in bf16 on 6 clips: 21 ms forward, 39 ms with its weight gradient; as a
+    12-channel stride-1 convolution 7 and 12 ms)."""
+    return F.conv3d(_space_to_depth(x, stride, padding), _space_to_depth(weight, stride, [0, 0, 0]), bias)
 
 
 def _autocast(x: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
@@ -256,6 +298,8 @@ class GemmConv3d(nn.Conv3d):
     :func:`max_positions` output positions per clip run as a GEMM; bf16 under autocast."""
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if takes_space_to_depth(self, tuple(x.shape), x.device):
+            return space_to_depth_convolution3d(x, weight, bias, list(self.stride), list(self.padding))
         if not takes_gemm(self, tuple(x.shape), x.device):
             return super()._conv_forward(x, weight, bias)
         x, weight = _autocast(x, weight)
@@ -295,3 +339,14 @@ def gemm_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, b
                      else (gemm_convolution_transpose2d, _transpose_gradients))
     return (lambda: op(x, weight, stride, padding),
             lambda grad: gradients(grad, x, weight, stride, padding, grads))
+
+
+def space_to_depth_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, bool]
+                          ) -> tuple[Callable[[], Tensor], Callable[[Tensor], tuple]]:
+    """As :func:`gemm_passes`, for a call of ``conv`` that :func:`takes_space_to_depth`."""
+    stride, padding = list(conv.stride), list(conv.padding)
+    inputs = [t.detach().requires_grad_(g) for t, g in zip((x, weight), grads)]
+    graph = space_to_depth_convolution3d(*inputs, None, stride, padding)
+    wanted = [t for t in inputs if t.requires_grad]
+    return (lambda: space_to_depth_convolution3d(x, weight, None, stride, padding),
+            lambda grad: torch.autograd.grad(graph, wanted, grad, retain_graph=True))

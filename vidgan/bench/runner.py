@@ -57,7 +57,7 @@ from vidgan import config as C
 from vidgan.bench import report
 from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
-from vidgan.gemm_conv import gemm_passes, takes_gemm
+from vidgan.gemm_conv import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
 from vidgan.registry import DISCRIMINATORS
 from vidgan.training import levers
 from vidgan.training.levers import Levers
@@ -710,12 +710,12 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         w = module.weight.detach().to(dtype)
         if case.levers.get("channels_last") and x.dim() in (4, 5):
             x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
-        gemm = takes_gemm(module, shape, device)
-        if gemm:  # the call runs as GEMMs (train.conv3d_gemm, train.conv_transpose_gemm): time those
-            forward, gemm_backward = gemm_passes(module, x, w, grads)
+        gemm, space_to_depth = takes_gemm(module, shape, device), takes_space_to_depth(module, shape, device)
+        if gemm or space_to_depth:  # as GEMMs or space-to-depth (train.conv3d_gemm, train.conv_transpose_gemm)
+            forward, other_backward = (gemm_passes if gemm else space_to_depth_passes)(module, x, w, grads)
 
             def backward() -> Any:
-                return gemm_backward(grad)
+                return other_backward(grad)
         else:
             transposed = isinstance(module, nn.modules.conv._ConvTransposeNd)
             geometry = (module.stride, module.padding, module.dilation, transposed, module.output_padding,
@@ -732,7 +732,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> li
         row: dict[str, Any] = {"layer": f"{kind} {module.in_channels}→{module.out_channels}, "
                                         f"kernel {'×'.join(map(str, module.kernel_size))}, "
                                         f"stride {'×'.join(map(str, module.stride))}"
-                                        + (", as GEMMs" if gemm else ""),
+                                        + (", as GEMMs" if gemm else ", space-to-depth" if space_to_depth else ""),
                                "input": "×".join(map(str, shape)), "calls": count,
                                "gradients": " and ".join(n for n, g in zip(("input", "weight"), grads) if g)}
         for name, fn in passes.items():

@@ -55,7 +55,7 @@ class Levers:
     cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
     prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
     keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (see keep_memory)
-    conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM (vidgan.gemm_conv)
+    conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM, RGB ones space-to-depth with AMX
     conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs (same)
     fuse_critic_batches: bool = False  # D step: one critic call on its real and fake batches (see fused_call)
 
