@@ -56,11 +56,16 @@ def output_size(size: list[int], kernel: list[int], stride: list[int], padding: 
     return [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
 
 
+def _padded(x: Tensor, padding: list[int]) -> Tensor:
+    """``b c t h w`` → ``b t h w c`` with zero ``padding`` around t, h and w, contiguous."""
+    (pt, ph, pw) = padding
+    return F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt)).contiguous()
+
+
 def _patches(x: Tensor, kernel: list[int], stride: list[int], padding: list[int]) -> Tensor:
     """``b c t h w`` → ``(b·t'·h'·w') × (kt·kh·kw·c)``: every output position's input patch,
     channels innermost."""
-    (pt, ph, pw), c = padding, x.shape[1]
-    padded = F.pad(x.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt)).contiguous()
+    padded, c = _padded(x, padding), x.shape[1]
     out = output_size(list(padded.shape[1:4]), kernel, stride, [0, 0, 0])
     s = padded.stride()
     windows = padded.as_strided((padded.shape[0], *out, *kernel, c),
@@ -232,13 +237,17 @@ def max_positions(conv: nn.Module, device: torch.device) -> int:
     return MAX_POSITIONS
 
 
+def _plain(conv: nn.Module) -> bool:
+    """Whether ``conv`` has one group, no dilation or output padding and zero padding given as numbers."""
+    return (conv.groups == 1 and set(conv.dilation) == {1} and set(conv.output_padding) == {0}
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str))
+
+
 def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> bool:
     """Whether ``conv`` runs a call on an input of this shape on ``device`` as GEMMs (one that
     :func:`takes_space_to_depth` does not)."""
     if takes_space_to_depth(conv, input_shape, device) or not (
-            isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and conv.groups == 1
-            and set(conv.dilation) == {1} and set(conv.output_padding) == {0}
-            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
+            isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and _plain(conv)):
         return False
     rows = (input_shape[2:] if isinstance(conv, GemmConvTranspose2d)
             else output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding)))
@@ -250,9 +259,8 @@ def takes_space_to_depth(conv: nn.Module, input_shape: tuple[int, ...], device: 
     convolution of its space-to-depth input (:func:`space_to_depth_convolution3d`): a
     :class:`GemmConv3d` of at most :data:`AMX_SPACE_TO_DEPTH_CHANNELS` input channels on a
     CPU with AMX, whose strides divide its kernel and its padded input."""
-    if not (isinstance(conv, GemmConv3d) and device.type == "cpu" and AMX and conv.groups == 1
-            and conv.in_channels <= AMX_SPACE_TO_DEPTH_CHANNELS and max(conv.stride) > 1 and set(conv.dilation) == {1}
-            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)):
+    if not (isinstance(conv, GemmConv3d) and device.type == "cpu" and AMX and _plain(conv)
+            and conv.in_channels <= AMX_SPACE_TO_DEPTH_CHANNELS and max(conv.stride) > 1):
         return False
     return all(k % s == 0 and (n + 2 * p) % s == 0 for n, k, s, p in
                zip(input_shape[2:], conv.kernel_size, conv.stride, conv.padding))
@@ -261,11 +269,11 @@ def takes_space_to_depth(conv: nn.Module, input_shape: tuple[int, ...], device: 
 def _space_to_depth(t: Tensor, stride: list[int], padding: list[int]) -> Tensor:
     """``b c t h w`` → ``b (c·st·sh·sw) t/st h/sh w/sw`` (after zero ``padding``), channels_last:
     each channel splits into one per position within a stride block."""
-    c, size = t.shape[1], [n + 2 * p for n, p in zip(t.shape[2:], padding)]
-    (pt, ph, pw), (st, sh, sw) = padding, stride
-    blocks = F.pad(t.permute(0, 2, 3, 4, 1), (0, 0, pw, pw, ph, ph, pt, pt))
-    blocks = blocks.reshape(t.shape[0], size[0] // st, st, size[1] // sh, sh, size[2] // sw, sw, c)
-    out = blocks.permute(0, 1, 3, 5, 7, 2, 4, 6).reshape(t.shape[0], *(n // s for n, s in zip(size, stride)), -1)
+    padded = _padded(t, padding)
+    b, *size, c = padded.shape
+    (st, sh, sw) = stride
+    blocks = padded.view(b, size[0] // st, st, size[1] // sh, sh, size[2] // sw, sw, c)
+    out = blocks.permute(0, 1, 3, 5, 7, 2, 4, 6).reshape(b, *(n // s for n, s in zip(size, stride)), -1)
     return out.permute(0, 4, 1, 2, 3)
 
 
