@@ -130,6 +130,32 @@ def test_on_a_cpu_with_amx_strided_rgb_conv3d_calls_run_space_to_depth(monkeypat
     assert not gemm_conv.takes_space_to_depth(plain, shape, CPU)  # nn.Conv3d itself never
 
 
+@pytest.mark.parametrize("shape, kernel, stride, padding, phases", [
+    ((2, 8, 10, 16, 16), (4, 4, 4), (1, 2, 2), (0, 1, 1), 4),   # the video critic's 128→256 layer: 7·8·8 outputs
+    ((2, 4, 11, 22, 31), (2, 4, 6), (2, 2, 3), (1, 2, 0), 12),  # uneven; input rows no output reads
+    ((1, 4, 6, 20, 20), (3, 2, 2), (1, 2, 2), (2, 0, 1), 4),    # padding wider than the kernel in time
+    ((2, 4, 10, 16, 16), (3, 3, 3), (1, 2, 2), (0, 1, 1), 0),   # stride 2 does not divide kernel 3: the slices
+    ((2, 4, 7, 8, 8), (4, 4, 4), (1, 2, 2), (0, 1, 1), 0),      # 4·4·4 outputs: the slices
+])
+def test_input_gradients_with_many_output_positions_run_as_phase_convolutions(shape, kernel, stride, padding, phases):
+    """One stride-1 transposed convolution per phase of the input (its positions with one
+    index modulo the stride) once a call has PHASE_POSITIONS output positions per clip and
+    its strides divide the kernel: the gradient of nn.Conv3d, channels_last, its FLOPs the GEMM's."""
+    torch.manual_seed(0)
+    conv = nn.Conv3d(shape[1], 6, kernel, stride, padding, bias=False)
+    x = torch.randn(shape, requires_grad=True)
+    y = conv(x)
+    grad = torch.randn_like(y)
+    expected, = torch.autograd.grad(y, x, grad)
+    divides = all(k % s == 0 for k, s in zip(kernel, stride))
+    assert (phases > 0) == (divides and math.prod(y.shape[2:]) >= gemm_conv.PHASE_POSITIONS)
+    with torch.profiler.profile() as prof, FlopCounterMode(display=False) as counter:
+        got = gemm_conv.input_grad(grad, conv.weight.detach(), list(shape), list(stride), list(padding))
+    assert [e.name for e in prof.events()].count("aten::conv_transpose3d") == phases
+    assert close([got], [expected], 1e-5) and got.is_contiguous(memory_format=CL3)
+    assert counter.get_total_flops() == 2 * y.numel() * math.prod(conv.weight.shape[1:])
+
+
 def test_flops_are_the_convolutions():
     plain, gemm = pair(16, 32, 4, (1, 2, 2), (0, 1, 1))
     x = torch.randn(3, 16, 7, 8, 8)
