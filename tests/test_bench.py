@@ -444,6 +444,44 @@ def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(m
     assert row["forward"]["seconds"] > 0 and row["backward"]["seconds"] > 0
 
 
+def test_the_profiles_time_the_peak_gemm_between_their_convolution_passes(tmp_path):
+    """The machine's speed can change between the rounds and the profiles: the GEMM that gave
+    the peak is timed again before each convolution's passes and after the last, and the
+    profile keeps its best."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    video, frames = nn.Conv3d(4, 6, 4, (1, 2, 2), (0, 1, 1)), nn.Conv2d(5, 3, 4, 2, 1)
+    x, z = torch.randn(2, 4, 7, 8, 8), torch.randn(3, 5, 8, 8)
+    step = runner.Case("iteration", "cpu", "nets", "fast", "iteration", "fp32",
+                       lambda: (video(x).sum() + frames(z).sum()).backward(), modules=[video, frames],
+                       levers={"precision": "fp32"})
+    a, calls = torch.randn(64, 64), []
+    gemm = timed("peak", "matmul 64×64", "fp32", "fp32", 2 * 64 ** 3, [1.0])  # 0.5 MFLOP/s in the rounds
+    gemm.fn = lambda: calls.append(a @ a)
+    slower = timed("peak", "matmul 32×32", "fp32", "fp32", 2 * 32 ** 3, [1.0])
+    assert runner.peak_gemm([slower, gemm, step], "fp32") is gemm
+    [profile] = runner.profile_iterations([slower, gemm, step], torch.device("cpu"), tmp_path)
+    assert len(profile["passes"]) == 2 and len(calls) == (2 + 1) * (1 + 5)  # a warm-up and 5 timed calls each
+    assert profile["peak_gemm"] == "matmul 64×64" and profile["peak_gflops"] > 1e-3
+
+
+def test_the_passes_are_judged_against_the_peak_timed_between_them():
+    rows = [{"layer": "Conv3d 4→6", "input": "2×4×7×8×8", "calls": 2, "gradients": "weight",
+             "forward": {"seconds": 0.001, "gflop": 0.6}, "backward": {"seconds": 0.002, "gflop": 1.2}}]
+    profile = {"dtype": "bf16", "gflop": 3.0, "passes": rows, "peak_gflops": 1000.0, "peak_gemm": "matmul 2048×2048"}
+    rounds = {"bf16": 500.0}
+    peaks = bench_report.profile_peaks(profile, rounds)
+    assert peaks == {"bf16": 1000.0}
+    table = "\n".join(bench_report.passes_table(profile, peaks, rounds))
+    assert "| 1.00 ms (60%) | 2.00 ms (60%) |" in table  # 600 GFLOP/s of the 1000 timed between the passes
+    assert "60% of the bf16 peak (matmul 2048×2048 timed between the passes: 1000 GFLOP/s)" in table
+    assert "the rounds measured 500 GFLOP/s" in table
+    older = {k: v for k, v in profile.items() if k not in ("peak_gflops", "peak_gemm")}  # a report from before
+    assert bench_report.profile_peaks(older, rounds) == rounds
+    assert "| 1.00 ms (120%) |" in "\n".join(bench_report.passes_table(older, rounds, rounds))
+
+
 @pytest.mark.parametrize("fast_speedup, says", [
     (2.4, ", and it runs at 30% of the bf16 peak, the fastest of its layout/precision/compiler configs: "
           "2.40x over fp32 · contiguous · eager."),

@@ -177,13 +177,14 @@ def markdown(results: dict[str, Any]) -> str:
                   ""]
         for p in results["profiles"]:
             lines += [f"**{p['device']} {p['recipe']} {p['config']}** ([{p['file']}]({p['file']})):", ""]
+            rounds = results["devices"][p["device"]]["peaks_gflops"]
+            peaks = profile_peaks(p, rounds)
             if "categories" in p:
                 lines += ["| category | time | share |", "|---|---|---|"]
                 lines += [f"| {c['category']} | {c['ms']:.1f} ms | {100 * c['share']:.0f}% |"
                           for c in p["categories"]]
-                peaks = results["devices"][p["device"]]["peaks_gflops"]
                 lines += ["", convolution_line(p, peaks), ""]
-            lines += passes_table(p, results["devices"][p["device"]]["peaks_gflops"])
+            lines += passes_table(p, peaks, rounds)
             lines += ["| op | self time | calls | share |", "|---|---|---|---|"]
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
@@ -301,7 +302,8 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
            f"- Full fast iteration at the machine's limit: {peak_verdict(fast)}; aim "
            f"{100 * ITERATION_PEAK_AIM:.0f}%."]
     profile = fast_profile(results, device)
-    for bound in (passes_line(profile, peaks), ideal_convolutions_line(profile, peaks),
+    measured = profile_peaks(profile, peaks)
+    for bound in (passes_line(profile, measured), ideal_convolutions_line(profile, measured),
                   slower_profile_line(profile, fast)):
         if bound:
             out[-1] += " " + bound
@@ -333,6 +335,14 @@ def fast_profile(results: dict[str, Any], device: str) -> dict[str, Any]:
     """The profile of the headline recipe's fast iteration on ``device`` ({} when none)."""
     return next((p for p in results["profiles"] if p["device"] == device and p["recipe"] == HEADLINE
                  and p["config"] == "fast"), {})
+
+
+def profile_peaks(profile: dict[str, Any], peaks: dict[str, float]) -> dict[str, float]:
+    """The peaks a profile's lines compare with: its dtype's peak GEMM timed between its
+    passes (the machine's speed in that phase) where the run has it, else the rounds' peaks."""
+    if profile.get("peak_gflops"):
+        return {**peaks, profile["dtype"]: profile["peak_gflops"]}
+    return peaks
 
 
 def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
@@ -371,7 +381,9 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
             f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
     if not peak:
         return text + "."
-    return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak. With no time spent outside "
+    where = (f" ({profile['peak_gemm']} timed between the passes: {profile['peak_gflops']:.0f} GFLOP/s)"
+             if profile.get("peak_gflops") == peak else "")
+    return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak{where}. With no time spent outside "
             f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
             f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
 
@@ -405,8 +417,9 @@ def slower_profile_line(profile: dict[str, Any], row: dict[str, Any]) -> str:
             f"taken, and the two lines above understate these kernels by about {profiled / row['median']:.2f}x.")
 
 
-def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
-    """Per convolution of a profiled iteration: each pass's time alone and its share of the peak."""
+def passes_table(profile: dict[str, Any], peaks: dict[str, float], rounds: dict[str, float]) -> list[str]:
+    """Per convolution of a profiled iteration: each pass's time alone and its share of the
+    peak (``peaks``: :func:`profile_peaks`; ``rounds``: the rounds' peaks, for comparison)."""
     if not profile.get("passes"):
         return []
     peak = peaks.get(profile["dtype"])
@@ -418,7 +431,10 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
         share = f" ({100 * p['gflop'] / p['seconds'] / peak:.0f}%)" if peak else ""
         return f"{1e3 * p['seconds']:.2f} ms{share}"
 
-    lines = [passes_line(profile, peaks), "",
+    measured = (f" The fractions of the peak in this profile are of that one; the rounds measured "
+                f"{rounds[profile['dtype']]:.0f} GFLOP/s."
+                if profile.get("peak_gflops") == peak and profile["dtype"] in rounds else "")
+    lines = [passes_line(profile, peaks) + measured, "",
              "| convolution | input | calls | forward | backward | gradients |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | {cell(r, 'forward')} | {cell(r, 'backward')} | "
               f"{r['gradients'] or '–'} |" for r in profile["passes"]]
@@ -471,7 +487,7 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
             text[-1] += ", and the measured speed-up is about that."
     profile = fast_profile(results, device)
     if "categories" in profile:
-        text.append(f"In the fast iteration's profile: {convolution_line(profile, peaks)}")
+        text.append(f"In the fast iteration's profile: {convolution_line(profile, profile_peaks(profile, peaks))}")
     if device == "cpu":
         if not results["machine"]["native_bf16_cpu"]:
             text.append("Levers this run could not use: native bf16 (a CPU with avx512_bf16 or amx_bf16) "

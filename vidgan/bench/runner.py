@@ -470,6 +470,12 @@ def peaks_of(cases: list[Case]) -> tuple[dict[str, float], dict[str, str]]:
     return peaks, sizes
 
 
+def peak_gemm(cases: list[Case], dtype: str) -> Case | None:
+    """The GEMM case that gave ``dtype``'s peak in the rounds."""
+    name = peaks_of(cases)[1].get(dtype)
+    return next((c for c in cases if c.group == "peak" and c.dtype == dtype and c.name == name), None)
+
+
 def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: float) -> float:
     """The speed-up the hardware allows over the baseline: the baseline's FLOPs at its dtype's
     peak against this case's FLOPs at its own dtype's peak (both as fast as the machine goes).
@@ -626,8 +632,10 @@ def kineto_quiet() -> Iterator[None]:
 
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
     """One profiled iteration of each recipe's reference and fast case: the top ops, the
-    time per category (:func:`breakdown`) and the convolutions' FLOPs (counted at warm-up);
-    the profiler's tables to files."""
+    time per category (:func:`breakdown`), the convolutions' FLOPs (counted at warm-up) and
+    passes (:func:`convolution_passes`), with its dtype's peak GEMM timed between the passes
+    (the machine's speed can change between the rounds and this phase); the profiler's
+    tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -647,12 +655,21 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
             case.settle()
         name = f"profile-{device.type}-{case.name}-{case.config}.txt"
         (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
+        gemm, peak = peak_gemm(cases, case.dtype), []
+
+        def time_peak() -> None:
+            if gemm and gemm.flops:
+                peak.append(gemm.flops / best_seconds(gemm.fn, 5) / 1e9)
+
+        passes = convolution_passes(case, device, between=time_peak)
+        time_peak()
         total = sum(getattr(e, attr) for e in events) or 1.0
         spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
                       "dtype": case.dtype, "convolution_gflop": (case.convolution_flops or 0) / 1e9,
-                      "gflop": (case.flops or 0) / 1e9, "passes": convolution_passes(case, device),
+                      "gflop": (case.flops or 0) / 1e9, "passes": passes,
+                      **({"peak_gflops": max(peak), "peak_gemm": gemm.name} if peak else {}),
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
@@ -697,15 +714,17 @@ def best_seconds(fn: Callable[[], Any], repeats: int) -> float:
     return min(times)
 
 
-def convolution_passes(case: Case, device: torch.device, repeats: int = 5) -> list[dict[str, Any]]:
+def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
+                       between: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
     """Each convolution of one call of ``case`` timed alone (best of ``repeats``), forward and
     backward (one call for the gradients autograd needs, as in the iteration), with the
-    iteration's shapes, dtype and layout: what its convolutions take when nothing else runs.
-    Rows: the layer, its input, its calls, per pass its seconds and GFLOP (and the backward's
-    gradients)."""
+    iteration's shapes, dtype and layout: what its convolutions take when nothing else runs;
+    ``between`` runs before each. Rows: the layer, its input, its calls, per pass its seconds
+    and GFLOP (and the backward's gradients)."""
     dtype = DTYPES[case.levers.get("precision", "fp32")]
     rows = []
     for module, shape, grads, count in convolution_calls(case):
+        between()
         x = torch.randn(shape, device=device, dtype=dtype)
         w = module.weight.detach().to(dtype)
         if case.levers.get("channels_last") and x.dim() in (4, 5):
