@@ -434,6 +434,11 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float], rounds: dict[
     measured = (f" The fractions of the peak in this profile are of that one; the rounds measured "
                 f"{rounds[profile['dtype']]:.0f} GFLOP/s."
                 if profile.get("peak_gflops") == peak and profile["dtype"] in rounds else "")
+    over = [p["gflop"] / p["seconds"] / peak for r in profile["passes"] for n, p in r.items()
+            if n in PASSES and peak and p["gflop"] / p["seconds"] > peak]
+    if over:
+        measured += (f" {len(over)} pass(es) ran above 100% of it (up to {100 * max(over):.0f}%): the GEMM "
+                     f"under-measured the machine's peak, so the fractions here overstate the efficiency.")
     lines = [passes_line(profile, peaks) + measured, "",
              "| convolution | input | calls | forward | backward | gradients |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | {cell(r, 'forward')} | {cell(r, 'backward')} | "
