@@ -177,14 +177,13 @@ def markdown(results: dict[str, Any]) -> str:
                   ""]
         for p in results["profiles"]:
             lines += [f"**{p['device']} {p['recipe']} {p['config']}** ([{p['file']}]({p['file']})):", ""]
-            rounds = results["devices"][p["device"]]["peaks_gflops"]
-            peaks = profile_peaks(p, rounds)
+            peaks = results["devices"][p["device"]]["peaks_gflops"]
             if "categories" in p:
                 lines += ["| category | time | share |", "|---|---|---|"]
                 lines += [f"| {c['category']} | {c['ms']:.1f} ms | {100 * c['share']:.0f}% |"
                           for c in p["categories"]]
                 lines += ["", convolution_line(p, peaks), ""]
-            lines += passes_table(p, peaks, rounds)
+            lines += passes_table(p, peaks)
             lines += ["| op | self time | calls | share |", "|---|---|---|---|"]
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
@@ -302,8 +301,7 @@ def targets(device: str, summary: dict[str, Any], results: dict[str, Any]) -> li
            f"- Full fast iteration at the machine's limit: {peak_verdict(fast)}; aim "
            f"{100 * ITERATION_PEAK_AIM:.0f}%."]
     profile = fast_profile(results, device)
-    measured = profile_peaks(profile, peaks)
-    for bound in (passes_line(profile, measured), ideal_convolutions_line(profile, measured),
+    for bound in (passes_line(profile, peaks), ideal_convolutions_line(profile, peaks),
                   slower_profile_line(profile, fast)):
         if bound:
             out[-1] += " " + bound
@@ -337,12 +335,11 @@ def fast_profile(results: dict[str, Any], device: str) -> dict[str, Any]:
                  and p["config"] == "fast"), {})
 
 
-def profile_peaks(profile: dict[str, Any], peaks: dict[str, float]) -> dict[str, float]:
-    """The peaks a profile's lines compare with: its dtype's peak GEMM timed between its
-    passes (the machine's speed in that phase) where the run has it, else the rounds' peaks."""
-    if profile.get("peak_gflops"):
-        return {**peaks, profile["dtype"]: profile["peak_gflops"]}
-    return peaks
+def profile_peak(profile: dict[str, Any], peaks: dict[str, float]) -> float | None:
+    """The peak a profile's lines compare with: its dtype's peak GEMM timed between its
+    passes (the machine's speed in that phase) where the run has it, else the rounds' peak
+    (``peaks``) of its dtype."""
+    return profile.get("peak_gflops") or peaks.get(profile.get("dtype", ""))
 
 
 def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
@@ -351,7 +348,7 @@ def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     if not conv["ms"] or not profile.get("convolution_gflop"):
         return "Convolutions: no time or FLOPs recorded."
     rate = profile["convolution_gflop"] / conv["ms"] * 1e3
-    peak = peaks.get(profile["dtype"])
+    peak = profile_peak(profile, peaks)
     share = f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak" if peak else ""
     rest = sum(c["ms"] for c in profile["categories"]) - conv["ms"]
     return (f"Convolutions: {profile['convolution_gflop']:.0f} GFLOP in {conv['ms']:.0f} ms of self time, "
@@ -375,14 +372,14 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     seconds, gflop = passes_total(profile)
     if not seconds:
         return ""
-    rate, peak = gflop / seconds, peaks.get(profile["dtype"])
+    rate, peak = gflop / seconds, profile_peak(profile, peaks)
     text = (f"Each convolution of this iteration timed alone, forward and backward (best of 5; its shapes, "
             f"dtype, layout and gradients): "
             f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
     if not peak:
         return text + "."
-    where = (f" ({profile['peak_gemm']} timed between the passes: {profile['peak_gflops']:.0f} GFLOP/s)"
-             if profile.get("peak_gflops") == peak else "")
+    where = (f" ({profile['peak_gemm']} timed between the passes: {peak:.0f} GFLOP/s)"
+             if profile.get("peak_gflops") else "")
     return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak{where}. With no time spent outside "
             f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
             f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
@@ -391,7 +388,7 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
 def ideal_convolutions_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     """The share of the peak a profiled iteration would reach with its convolutions at the
     peak and everything else taking the time it took in the profile."""
-    peak = peaks.get(profile.get("dtype", ""))
+    peak = profile_peak(profile, peaks)
     if not peak or not profile.get("gflop") or "categories" not in profile:
         return ""
     rest = sum(c["ms"] for c in profile["categories"] if c["category"] != "convolutions") / 1e3
@@ -417,12 +414,12 @@ def slower_profile_line(profile: dict[str, Any], row: dict[str, Any]) -> str:
             f"taken, and the two lines above understate these kernels by about {profiled / row['median']:.2f}x.")
 
 
-def passes_table(profile: dict[str, Any], peaks: dict[str, float], rounds: dict[str, float]) -> list[str]:
+def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
     """Per convolution of a profiled iteration: each pass's time alone and its share of the
-    peak (``peaks``: :func:`profile_peaks`; ``rounds``: the rounds' peaks, for comparison)."""
+    peak (:func:`profile_peak`; the rounds' ``peaks`` beside it)."""
     if not profile.get("passes"):
         return []
-    peak = peaks.get(profile["dtype"])
+    peak = profile_peak(profile, peaks)
 
     def cell(row: dict[str, Any], name: str) -> str:
         if name not in row:
@@ -432,8 +429,8 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float], rounds: dict[
         return f"{1e3 * p['seconds']:.2f} ms{share}"
 
     measured = (f" The fractions of the peak in this profile are of that one; the rounds measured "
-                f"{rounds[profile['dtype']]:.0f} GFLOP/s."
-                if profile.get("peak_gflops") == peak and profile["dtype"] in rounds else "")
+                f"{peaks[profile['dtype']]:.0f} GFLOP/s."
+                if profile.get("peak_gflops") and profile["dtype"] in peaks else "")
     over = [p["gflop"] / p["seconds"] / peak for r in profile["passes"] for n, p in r.items()
             if n in PASSES and peak and p["gflop"] / p["seconds"] > peak]
     if over:
@@ -492,7 +489,7 @@ def holds_back(device: str, summary: dict[str, Any], results: dict[str, Any],
             text[-1] += ", and the measured speed-up is about that."
     profile = fast_profile(results, device)
     if "categories" in profile:
-        text.append(f"In the fast iteration's profile: {convolution_line(profile, profile_peaks(profile, peaks))}")
+        text.append(f"In the fast iteration's profile: {convolution_line(profile, peaks)}")
     if device == "cpu":
         if not results["machine"]["native_bf16_cpu"]:
             text.append("Levers this run could not use: native bf16 (a CPU with avx512_bf16 or amx_bf16) "
