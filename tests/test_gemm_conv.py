@@ -180,11 +180,33 @@ def test_use_gemm_keeps_parameters_and_state_dict_keys():
     assert list(net.parameters()) == params and list(net.state_dict()) == keys
 
 
+def patch_copies(monkeypatch, conv, x):
+    """How many times the backward of ``conv(x)`` copies patches out of a tensor."""
+    calls = []
+    y = conv(x)
+    monkeypatch.setattr(gemm_conv, "_patches", lambda *a: calls.append(1) or patches(*a))
+    y.sum().backward()
+    monkeypatch.setattr(gemm_conv, "_patches", patches)
+    return len(calls)
+
+
+patches = gemm_conv._patches
+
+
+def test_the_weight_gradient_reuses_the_forward_patches(monkeypatch):
+    _, conv = pair(4, 8, 4, (1, 2, 2), (0, 1, 1), channels_last=True)
+    x = torch.randn(2, 4, 7, 8, 8).contiguous(memory_format=CL3)
+    assert takes_gemm(conv, tuple(x.shape), CPU)
+    assert patch_copies(monkeypatch, conv, x) == 0
+    _, conv = pair(8, 4, 4, 2, 1, kind=nn.ConvTranspose2d)
+    assert patch_copies(monkeypatch, conv, torch.randn(2, 8, 4, 4, requires_grad=True)) == 1  # for both gradients
+
+
 def test_the_op_compiles():
     x, w = torch.randn(2, 4, 7, 8, 8), torch.randn(8, 4, 4, 4, 4)
     compiled = torch.compile(gemm_convolution3d, backend="aot_eager", fullgraph=True)
     expected = F.conv3d(x, w, stride=(1, 2, 2), padding=(0, 1, 1))
-    assert torch.allclose(compiled(x, w, [1, 2, 2], [0, 1, 1]), expected, atol=1e-5)
+    assert torch.allclose(compiled(x, w, [1, 2, 2], [0, 1, 1])[0], expected, atol=1e-5)
 
 
 

@@ -89,19 +89,21 @@ def _rows(y: Tensor) -> Tensor:
 
 
 @torch.library.custom_op("vidgan::gemm_convolution3d", mutates_args=())
-def gemm_convolution3d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> Tensor:
-    """``F.conv3d(x, weight, stride=stride, padding=padding)`` as patches @ weightᵀ."""
+def gemm_convolution3d(x: Tensor, weight: Tensor, stride: list[int], padding: list[int]) -> tuple[Tensor, Tensor]:
+    """``F.conv3d(x, weight, stride=stride, padding=padding)`` as patches @ weightᵀ, and the
+    patches: autograd keeps them for the weight's gradient, which so needs no second copy."""
     out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
-    y = _patches(x, list(weight.shape[2:]), stride, padding) @ _matrix(weight).t()
-    return y.view(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+    patches = _patches(x, list(weight.shape[2:]), stride, padding)
+    y = patches @ _matrix(weight).t()
+    return y.view(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3), patches
 
 
 @torch.library.custom_op("vidgan::gemm_convolution3d_weight_grad", mutates_args=())
-def weight_grad(grad: Tensor, x: Tensor, weight_shape: list[int], stride: list[int],
-                padding: list[int]) -> Tensor:
-    """The weight's gradient: gradᵀ @ patches, in channels_last_3d."""
+def weight_grad(grad: Tensor, patches: Tensor, weight_shape: list[int]) -> Tensor:
+    """The weight's gradient from the output's gradient and the input's :func:`_patches`:
+    gradᵀ @ patches, in channels_last_3d."""
     n, c, *kernel = weight_shape
-    g = _rows(grad).t().contiguous() @ _patches(x, kernel, stride, padding)  # faster than a transposed view
+    g = _rows(grad).t().contiguous() @ patches  # faster than a transposed view
     return g.view(n, *kernel, c).permute(0, 4, 1, 2, 3)
 
 
@@ -161,11 +163,12 @@ def _phase_input_grad(grad: Tensor, weight: Tensor, size: list[int], stride: lis
 @gemm_convolution3d.register_fake
 def _(x, weight, stride, padding):
     out = output_size(list(x.shape[2:]), list(weight.shape[2:]), stride, padding)
-    return x.new_empty(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3)
+    return (x.new_empty(x.shape[0], *out, weight.shape[0]).permute(0, 4, 1, 2, 3),
+            x.new_empty(x.shape[0] * math.prod(out), weight[0].numel()))
 
 
 @weight_grad.register_fake
-def _(grad, x, weight_shape, stride, padding):
+def _(grad, patches, weight_shape):
     n, c, *kernel = weight_shape
     return grad.new_empty(n, *kernel, c).permute(0, 4, 1, 2, 3)
 
@@ -178,19 +181,21 @@ def _(grad, weight, input_shape, stride, padding):
 
 def _setup_context(ctx, inputs, output) -> None:
     x, weight, ctx.stride, ctx.padding = inputs
-    ctx.save_for_backward(x, weight)
+    ctx.input_shape = list(x.shape)
+    ctx.save_for_backward(output[1], weight)
 
 
-def _gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[int], padding: list[int],
-               needs: tuple[bool, bool]) -> tuple[Tensor | None, Tensor | None]:
+def _gradients(grad: Tensor, patches: Tensor, input_shape: list[int], weight: Tensor, stride: list[int],
+               padding: list[int], needs: tuple[bool, bool]) -> tuple[Tensor | None, Tensor | None]:
     """The input's and the weight's gradients of :func:`gemm_convolution3d`, those ``needs`` asks for."""
-    return (input_grad(grad, weight, list(x.shape), stride, padding) if needs[0] else None,
-            weight_grad(grad, x, list(weight.shape), stride, padding) if needs[1] else None)
+    return (input_grad(grad, weight, input_shape, stride, padding) if needs[0] else None,
+            weight_grad(grad, patches, list(weight.shape)) if needs[1] else None)
 
 
-def _backward(ctx, grad: Tensor):
-    x, weight = ctx.saved_tensors
-    return *_gradients(grad, x, weight, ctx.stride, ctx.padding, ctx.needs_input_grad[:2]), None, None
+def _backward(ctx, grad: Tensor, _patches_grad: Tensor | None):
+    patches, weight = ctx.saved_tensors
+    return *_gradients(grad, patches, ctx.input_shape, weight, ctx.stride, ctx.padding,
+                       ctx.needs_input_grad[:2]), None, None
 
 
 gemm_convolution3d.register_autograd(_backward, setup_context=_setup_context)
@@ -232,10 +237,18 @@ def _transpose_gradients(grad: Tensor, x: Tensor, weight: Tensor, stride: list[i
                          needs: tuple[bool, bool]) -> tuple[Tensor | None, Tensor | None]:
     """The input's and the weight's gradients of :func:`gemm_convolution_transpose2d`: the input's
     is the convolution of ``grad`` with the same weight, the weight's that convolution's
-    weight gradient with ``x`` as its output's gradient (both over one frame)."""
+    weight gradient with ``x`` as its output's gradient (both over one frame, from one copy
+    of ``grad``'s patches)."""
     stride, padding, grad, weight = [1, *stride], [0, *padding], _frame(grad), _frame(weight)
-    return (gemm_convolution3d(grad, weight, stride, padding).squeeze(2) if needs[0] else None,
-            weight_grad(_frame(x), grad, list(weight.shape), stride, padding).squeeze(2) if needs[1] else None)
+    x_grad, patches = (gemm_convolution3d(grad, weight, stride, padding) if needs[0]
+                       else (None, _patches(grad, list(weight.shape[2:]), stride, padding)))
+    return (x_grad.squeeze(2) if needs[0] else None,
+            weight_grad(_frame(x), patches, list(weight.shape)).squeeze(2) if needs[1] else None)
+
+
+def _transpose_setup_context(ctx, inputs, output) -> None:
+    x, weight, ctx.stride, ctx.padding = inputs
+    ctx.save_for_backward(x, weight)
 
 
 def _transpose_backward(ctx, grad: Tensor):
@@ -243,12 +256,12 @@ def _transpose_backward(ctx, grad: Tensor):
     return *_transpose_gradients(grad, x, weight, ctx.stride, ctx.padding, ctx.needs_input_grad[:2]), None, None
 
 
-gemm_convolution_transpose2d.register_autograd(_transpose_backward, setup_context=_setup_context)
+gemm_convolution_transpose2d.register_autograd(_transpose_backward, setup_context=_transpose_setup_context)
 
 
 @register_flop_formula(torch.ops.vidgan.gemm_convolution3d)
 def _forward_flops(x_shape, w_shape, *args, out_shape, **kwargs) -> int:
-    return 2 * math.prod(out_shape) * math.prod(w_shape[1:])
+    return 2 * math.prod(out_shape[0]) * math.prod(w_shape[1:])
 
 
 @register_flop_formula(torch.ops.vidgan.gemm_convolution3d_weight_grad)
@@ -348,7 +361,7 @@ class GemmConv3d(nn.Conv3d):
         if not takes_gemm(self, tuple(x.shape), x.device):
             return super()._conv_forward(x, weight, bias)
         x, weight = _autocast(x, weight)
-        return _add_bias(gemm_convolution3d(x, weight, list(self.stride), list(self.padding)), bias)
+        return _add_bias(gemm_convolution3d(x, weight, list(self.stride), list(self.padding))[0], bias)
 
 
 class GemmConvTranspose2d(nn.ConvTranspose2d):
@@ -380,10 +393,12 @@ def gemm_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, b
     asks for, to the input and the weight) of a call of ``conv`` that :func:`takes_gemm`,
     to time them alone."""
     stride, padding = list(conv.stride), list(conv.padding)
-    op, gradients = ((gemm_convolution3d, _gradients) if isinstance(conv, GemmConv3d)
-                     else (gemm_convolution_transpose2d, _transpose_gradients))
-    return (lambda: op(x, weight, stride, padding),
-            lambda grad: gradients(grad, x, weight, stride, padding, grads))
+    if isinstance(conv, GemmConv3d):
+        patches = gemm_convolution3d(x, weight, stride, padding)[1]
+        return (lambda: gemm_convolution3d(x, weight, stride, padding)[0],
+                lambda grad: _gradients(grad, patches, list(x.shape), weight, stride, padding, grads))
+    return (lambda: gemm_convolution_transpose2d(x, weight, stride, padding),
+            lambda grad: _transpose_gradients(grad, x, weight, stride, padding, grads))
 
 
 def space_to_depth_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, bool]
