@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from vidgan import gemm_conv
 from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d,
@@ -180,14 +181,31 @@ def test_use_gemm_keeps_parameters_and_state_dict_keys():
     assert list(net.parameters()) == params and list(net.state_dict()) == keys
 
 
-def patch_copies(monkeypatch, conv, x):
-    """How many times the backward of ``conv(x)`` copies patches out of a tensor."""
+class Sizes(TorchDispatchMode):
+    """The sizes of the tensors the ops it sees return."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.sizes += [t.numel() for t in (out if isinstance(out, (tuple, list)) else [out])
+                       if isinstance(t, torch.Tensor)]
+        return out
+
+
+def backward_patches(monkeypatch, conv, x):
+    """How many times the backward of ``conv(x)`` copies patches out of a tensor, and the
+    largest tensor it makes outside these ops."""
     calls = []
     y = conv(x)
-    monkeypatch.setattr(gemm_conv, "_patches", lambda *a: calls.append(1) or patches(*a))
-    y.sum().backward()
+    monkeypatch.setattr(gemm_conv, "_patches", lambda *a: calls.append(a[0].numel()) or patches(*a))
+    with Sizes() as sizes:
+        y.sum().backward()
     monkeypatch.setattr(gemm_conv, "_patches", patches)
-    return len(calls)
+    assert conv.weight.grad is not None
+    return len(calls), max(sizes.sizes)
 
 
 patches = gemm_conv._patches
@@ -197,9 +215,10 @@ def test_the_weight_gradient_reuses_the_forward_patches(monkeypatch):
     _, conv = pair(4, 8, 4, (1, 2, 2), (0, 1, 1), channels_last=True)
     x = torch.randn(2, 4, 7, 8, 8).contiguous(memory_format=CL3)
     assert takes_gemm(conv, tuple(x.shape), CPU)
-    assert patch_copies(monkeypatch, conv, x) == 0
+    copies, largest = backward_patches(monkeypatch, conv, x)
+    assert copies == 0 and largest < 2 * 64 * 64 * 4  # and no (zero) gradient of the patches
     _, conv = pair(8, 4, 4, 2, 1, kind=nn.ConvTranspose2d)
-    assert patch_copies(monkeypatch, conv, torch.randn(2, 8, 4, 4, requires_grad=True)) == 1  # for both gradients
+    assert backward_patches(monkeypatch, conv, torch.randn(2, 8, 4, 4, requires_grad=True))[0] == 1  # both gradients
 
 
 def test_the_op_compiles():

@@ -183,6 +183,8 @@ def _setup_context(ctx, inputs, output) -> None:
     x, weight, ctx.stride, ctx.padding = inputs
     ctx.input_shape = list(x.shape)
     ctx.save_for_backward(output[1], weight)
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # else autograd fills a zero gradient of the patches
 
 
 def _gradients(grad: Tensor, patches: Tensor, input_shape: list[int], weight: Tensor, stride: list[int],
