@@ -393,32 +393,37 @@ def test_the_ideal_convolutions_line_puts_the_rest_beside_convolutions_at_the_pe
     assert ideal_convolutions_line(profile, {}) == ""
 
 
-def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it():
-    """Calls that run as GEMMs (train.conv3d_gemm, train.conv_transpose_gemm) are timed as
-    such, labelled so, with the same FLOPs as the convolutions they compute."""
+def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch):
+    """Calls that run as GEMMs (train.conv3d_gemm, conv2d_gemm, conv_transpose_gemm) are
+    timed as such, labelled so, with the same FLOPs as the convolutions they compute."""
     from torch import nn
 
-    from vidgan.gemm_conv import use_gemm
+    from vidgan import gemm_conv
+
+    monkeypatch.setattr(gemm_conv, "MIN_DEPTH", 1)  # these small layers too
 
     def nets(gemm):
         torch.manual_seed(0)
-        video, frames = nn.Conv3d(4, 6, 4, (1, 2, 2), (0, 1, 1)), nn.ConvTranspose2d(5, 3, 4, 2, 1)
+        video, image, frames = (nn.Conv3d(4, 6, 4, (1, 2, 2), (0, 1, 1)), nn.Conv2d(4, 6, 4, 2, 1),
+                                nn.ConvTranspose2d(5, 3, 4, 2, 1))
         if gemm:
-            use_gemm(video, nn.Conv3d), use_gemm(frames, nn.ConvTranspose2d)
-        return video, frames
+            for net, kind in ((video, nn.Conv3d), (image, nn.Conv2d), (frames, nn.ConvTranspose2d)):
+                gemm_conv.use_gemm(net, kind)
+        return video, image, frames
 
     def case(gemm):
-        video, frames = nets(gemm)
-        x, z = torch.randn(2, 4, 7, 8, 8), torch.randn(3, 5, 4, 4, requires_grad=True)
+        video, image, frames = nets(gemm)
+        x, y, z = torch.randn(2, 4, 7, 8, 8), torch.randn(2, 4, 8, 8), torch.randn(3, 5, 4, 4, requires_grad=True)
 
         def step():
-            (video(x).sum() + frames(z).sum()).backward()
+            (video(x).sum() + image(y).sum() + frames(z).sum()).backward()
         return runner.Case("iteration", "cpu", "nets", "fast" if gemm else "plain", "iteration", "fp32", step,
-                           modules=[video, frames], levers={"precision": "fp32"})
+                           modules=[video, image, frames], levers={"precision": "fp32"})
 
     plain, gemm = (runner.convolution_passes(case(g), torch.device("cpu"), repeats=1) for g in (False, True))
     assert [r["layer"] for r in gemm] == [r["layer"] + ", as GEMMs" for r in plain]
-    assert [r["gradients"] for r in gemm] == [r["gradients"] for r in plain] == ["weight", "input and weight"]
+    assert [r["gradients"] for r in gemm] == [r["gradients"] for r in plain] == ["weight", "weight",
+                                                                                "input and weight"]
     for a, b in zip(plain, gemm):
         for name in ("forward", "backward"):
             assert a[name]["gflop"] == b[name]["gflop"] > 0 and b[name]["seconds"] > 0

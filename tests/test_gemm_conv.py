@@ -11,11 +11,32 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from vidgan import gemm_conv
-from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv3d, GemmConvTranspose2d,
-                               gemm_convolution_transpose2d, gemm_convolution3d, takes_gemm, use_gemm)
+from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv2d, GemmConv3d,
+                               GemmConvTranspose2d, gemm_convolution_transpose2d, gemm_convolution3d, takes_gemm,
+                               use_gemm)
 
 CL3, CL2 = torch.channels_last_3d, torch.channels_last
 CPU = torch.device("cpu")
+MIN_DEPTH = gemm_conv.MIN_DEPTH
+
+
+@pytest.fixture(autouse=True)
+def shallow_gemms(monkeypatch):
+    """Small layers run as GEMMs too, so the tests stay fast
+    (:func:`test_only_deep_calls_take_the_gemm` checks the depth rule)."""
+    monkeypatch.setattr(gemm_conv, "MIN_DEPTH", 1)
+
+
+def test_only_deep_calls_take_the_gemm(monkeypatch):
+    monkeypatch.setattr(gemm_conv, "MIN_DEPTH", MIN_DEPTH)
+    for kind, kernel, shape in ((nn.Conv3d, 4, (2, 0, 7, 8, 8)), (nn.Conv2d, 4, (2, 0, 8, 8))):
+        deep = MIN_DEPTH // kernel ** (len(shape) - 2)  # input channels × kernel positions = MIN_DEPTH
+        for channels, expected in ((deep, True), (deep // 2, False)):
+            _, conv = pair(channels, 8, kernel, 2 if kind is nn.Conv2d else (1, 2, 2),
+                           1 if kind is nn.Conv2d else (0, 1, 1), kind=kind)
+            assert takes_gemm(conv, (2, channels, *shape[2:]), CPU) == expected
+    _, transposed = pair(8, 4, 4, 2, 1, kind=nn.ConvTranspose2d)  # its gradients' GEMMs win even when shallow
+    assert takes_gemm(transposed, (2, 8, 4, 4), CPU)
 
 
 def pair(cin, cout, kernel, stride, padding, bias=False, channels_last=False, kind=nn.Conv3d):
@@ -174,6 +195,9 @@ def test_use_gemm_keeps_parameters_and_state_dict_keys():
     use_gemm(net, nn.Conv3d)
     assert type(net[0]) is GemmConv3d and type(net[2]) is nn.Conv2d
     assert list(net.parameters()) == params and list(net.state_dict()) == keys
+    use_gemm(net, nn.Conv2d)
+    assert type(net[0]) is GemmConv3d and type(net[2]) is GemmConv2d
+    assert list(net.parameters()) == params and list(net.state_dict()) == keys
     net = nn.Sequential(nn.ConvTranspose2d(6, 4, 4), nn.BatchNorm2d(4), nn.ConvTranspose3d(4, 2, 3))
     params, keys = list(net.parameters()), list(net.state_dict())
     use_gemm(net, nn.ConvTranspose2d)
@@ -227,6 +251,54 @@ def test_the_op_compiles():
     expected = F.conv3d(x, w, stride=(1, 2, 2), padding=(0, 1, 1))
     assert torch.allclose(compiled(x, w, [1, 2, 2], [0, 1, 1])[0], expected, atol=1e-5)
 
+
+
+# Conv2d ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("layer, shape", [
+    ((16, 32, 4, 2, 1), (3, 16, 8, 8)),                # an image critic's 256→512 geometry: 4×4 output
+    ((32, 3, 4, 1, 0), (2, 32, 4, 4)),                 # its last layer: one position
+    ((8, 12, (3, 2), (2, 1), (1, 0)), (2, 8, 5, 6)),   # uneven kernel, stride and padding
+])
+def test_conv2d_matches_in_fp32(layer, shape, bias, channels_last):
+    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last, kind=nn.Conv2d)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL2)
+    assert takes_gemm(gemm, shape, CPU)
+    with FlopCounterMode(display=False) as counter:
+        a = run(gemm, x)
+    with FlopCounterMode(display=False) as plain_counter:
+        b = run(plain, x)
+    assert [t.shape for t in a] == [t.shape for t in b]
+    assert close(a, b, 1e-5)
+    assert counter.get_total_flops() == plain_counter.get_total_flops()  # counted as the convolution it is
+    assert "vidgan.gemm_convolution3d" in {str(op) for op in counter.get_flop_counts()["Global"]}
+    if channels_last:
+        assert a[0].is_contiguous(memory_format=CL2)
+
+
+def test_conv2d_bf16_autocast_runs_in_bf16_within_its_rounding():
+    plain, gemm = pair(64, 128, 4, 2, 1, channels_last=True, kind=nn.Conv2d)
+    x = torch.randn(4, 64, 16, 16).contiguous(memory_format=CL2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = run(gemm, x), run(plain, x)
+    assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
+    assert close(a, b, 2e-2)
+
+
+def test_only_conv2d_calls_with_few_output_positions_take_the_gemm():
+    _, gemm = pair(4, 8, 4, 2, 1, kind=nn.Conv2d)
+    small, large = (2, 4, 16, 16), (2, 4, 32, 32)  # 8·8 = 64 and 16·16 output positions
+    assert 8 * 8 <= MAX_POSITIONS < 16 * 16
+    for shape, expected in ((small, True), (large, False)):
+        with FlopCounterMode(display=False) as counter:
+            gemm(torch.randn(shape))
+        assert takes_gemm(gemm, shape, CPU) == expected
+        assert {str(op) for op in counter.get_flop_counts()["Global"]} == (
+            {"vidgan.gemm_convolution3d"} if expected else {"aten.convolution"})
+    assert not takes_gemm(nn.Conv2d(4, 8, 4, 2, 1), small, CPU)  # a plain Conv2d never does
 
 
 # ConvTranspose2d -------------------------------------------------------------------------

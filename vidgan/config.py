@@ -75,6 +75,7 @@ class TrainConfig:
     prefetch: Optional[int] = None  # steps of real batches drawn ahead in a thread; 0: off
     keep_memory: Optional[bool] = None  # glibc malloc keeps freed memory for reuse (fewer page faults)
     conv3d_gemm: Optional[bool] = None  # Conv3d calls with small outputs as one GEMM
+    conv2d_gemm: Optional[bool] = None  # Conv2d calls with small outputs as one GEMM
     conv_transpose_gemm: Optional[bool] = None  # ConvTranspose2d gradients on small inputs as GEMMs
     fuse_critic_batches: Optional[bool] = None  # D step: one critic call on its real and fake batches
 

@@ -1,5 +1,5 @@
-"""Convolutions whose GEMMs have few rows, as matrix products (``train.conv3d_gemm`` and
-``train.conv_transpose_gemm``).
+"""Convolutions whose GEMMs have few rows, as matrix products (``train.conv3d_gemm``,
+``train.conv2d_gemm`` and ``train.conv_transpose_gemm``).
 
 oneDNN runs such calls far below the machine's GEMM peak. On a Zen 5 EPYC in bf16: the
 256→512 Conv3d of ``mocogan-categorical``'s video critic (7×8×8 in, 4×4×4 out) at 29–41%
@@ -14,6 +14,11 @@ near its peak:
   convolutions further (on a 2-core Xeon with AMX in bf16, the 128→256 Conv3d of the video
   critic, 7×8×8 = 448 output positions, forward and both gradients: oneDNN 97–146 ms,
   GEMMs 73–76 ms; the 64→128 one, 2560 positions, stays faster in oneDNN);
+- :class:`GemmConv2d`: the same GEMMs over one frame, when a call's output has at most
+  :data:`MAX_POSITIONS` positions per image (the image critics' last layers: on the 2-core
+  Xeon with AMX in bf16, 20 frames of 256→512 on 8×8 inputs forward 7 ms and backward 10 ms
+  against oneDNN's 15 and 78 ms; 128→256 on 16×16 inputs 8 and 17 against 9 and 31 ms;
+  with 256 positions, 32×32 inputs, oneDNN's are faster);
 - :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
   the output's gradient (its input gradient) and that convolution's weight gradient, so
   they run as the Conv3d GEMMs above over one frame, when a call's input has at most
@@ -33,8 +38,8 @@ space-to-depth blocks (:func:`space_to_depth_convolution3d`).
 
 Channels are innermost both in the patches and in a channels_last weight, so with
 channels_last inputs the patches are one strided copy and the weight a view. The
-operations are custom ops (``vidgan::gemm_convolution3d``, its two gradients and
-``vidgan::gemm_convolution_transpose2d``) with FLOP formulas, so the FLOP counter and the
+operations are custom ops (``vidgan::gemm_convolution3d``, which also runs the 2-D calls, its
+two gradients and ``vidgan::gemm_convolution_transpose2d``) with FLOP formulas, so the FLOP counter and the
 profiler count them as convolutions.
 """
 
@@ -50,6 +55,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import register_flop_formula
 
 MAX_POSITIONS = 64  # GEMM rows per sample (Conv3d: output positions, ConvTranspose2d: input ones)
+MIN_DEPTH = 4096  # input channels × kernel positions from which a Conv3d or Conv2d call runs as a GEMM
 AMX_CONV3D_POSITIONS = 512  # Conv3d output positions per clip on a CPU with AMX
 AMX_TRANSPOSE_FORWARD_POSITIONS = 16  # ConvTranspose2d input positions whose forward runs as GEMMs with AMX
 AMX_SPACE_TO_DEPTH_CHANNELS = 3  # Conv3d input channels (RGB) up to which a strided call runs space-to-depth with AMX
@@ -296,12 +302,19 @@ def _plain(conv: nn.Module) -> bool:
 
 def takes_gemm(conv: nn.Module, input_shape: tuple[int, ...], device: torch.device) -> bool:
     """Whether ``conv`` runs a call on an input of this shape on ``device`` as GEMMs (one that
-    :func:`takes_space_to_depth` does not)."""
+    :func:`takes_space_to_depth` does not): few GEMM rows and, for a Conv3d or Conv2d, a
+    GEMM depth of at least :data:`MIN_DEPTH`; on shallower calls oneDNN's own kernels are
+    faster (the quick start's 32→64 Conv3d, 112 output positions, in bf16 with AMX: backward
+    as GEMMs 13.4 ms, oneDNN's 7.7 ms; its 16→32 Conv2d 2.7 against 0.5 ms)."""
     if takes_space_to_depth(conv, input_shape, device) or not (
-            isinstance(conv, (GemmConv3d, GemmConvTranspose2d)) and _plain(conv)):
+            isinstance(conv, (GemmConv3d, GemmConv2d, GemmConvTranspose2d)) and _plain(conv)):
         return False
-    rows = (input_shape[2:] if isinstance(conv, GemmConvTranspose2d)
-            else output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding)))
+    if isinstance(conv, GemmConvTranspose2d):
+        rows = input_shape[2:]
+    elif conv.in_channels * math.prod(conv.kernel_size) < MIN_DEPTH:
+        return False
+    else:
+        rows = output_size(list(input_shape[2:]), list(conv.kernel_size), list(conv.stride), list(conv.padding))
     return math.prod(rows) <= max_positions(conv, device)
 
 
@@ -366,6 +379,19 @@ class GemmConv3d(nn.Conv3d):
         return _add_bias(gemm_convolution3d(x, weight, list(self.stride), list(self.padding))[0], bias)
 
 
+class GemmConv2d(nn.Conv2d):
+    """An nn.Conv2d (same parameters and state_dict) whose calls with at most
+    :data:`MAX_POSITIONS` output positions per image run as a GEMM (a one-frame
+    :func:`gemm_convolution3d`); bf16 under autocast."""
+
+    def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if not takes_gemm(self, tuple(x.shape), x.device):
+            return super()._conv_forward(x, weight, bias)
+        x, weight = _autocast(x, weight)
+        y = gemm_convolution3d(_frame(x), _frame(weight), [1, *self.stride], [0, *self.padding])[0]
+        return _add_bias(y.squeeze(2), bias)
+
+
 class GemmConvTranspose2d(nn.ConvTranspose2d):
     """An nn.ConvTranspose2d (same parameters and state_dict) whose calls on inputs of at
     most :data:`MAX_POSITIONS` positions run their gradients as GEMMs (and their forward on
@@ -378,12 +404,12 @@ class GemmConvTranspose2d(nn.ConvTranspose2d):
         return _add_bias(gemm_convolution_transpose2d(x, weight, list(self.stride), list(self.padding)), self.bias)
 
 
-GEMM_CLASSES = {nn.Conv3d: GemmConv3d, nn.ConvTranspose2d: GemmConvTranspose2d}
+GEMM_CLASSES = {nn.Conv3d: GemmConv3d, nn.Conv2d: GemmConv2d, nn.ConvTranspose2d: GemmConvTranspose2d}
 
 
 def use_gemm(module: nn.Module, kind: type[nn.Module]) -> None:
-    """Make every ``kind`` layer (nn.Conv3d or nn.ConvTranspose2d) in ``module`` its GEMM
-    class (parameters and state_dict keys stay as they are)."""
+    """Make every ``kind`` layer (nn.Conv3d, nn.Conv2d or nn.ConvTranspose2d) in ``module``
+    its GEMM class (parameters and state_dict keys stay as they are)."""
     for m in module.modules():
         if type(m) is kind:
             m.__class__ = GEMM_CLASSES[kind]
@@ -395,7 +421,9 @@ def gemm_passes(conv: nn.Module, x: Tensor, weight: Tensor, grads: tuple[bool, b
     asks for, to the input and the weight) of a call of ``conv`` that :func:`takes_gemm`,
     to time them alone."""
     stride, padding = list(conv.stride), list(conv.padding)
-    if isinstance(conv, GemmConv3d):
+    if isinstance(conv, GemmConv2d):  # as GemmConv2d runs it: a one-frame Conv3d
+        x, weight, stride, padding = _frame(x), _frame(weight), [1, *stride], [0, *padding]
+    if isinstance(conv, (GemmConv3d, GemmConv2d)):
         patches = gemm_convolution3d(x, weight, stride, padding)[1]
         return (lambda: gemm_convolution3d(x, weight, stride, padding)[0],
                 lambda grad: _gradients(grad, patches, list(x.shape), weight, stride, padding, grads))

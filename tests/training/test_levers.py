@@ -11,10 +11,11 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from vidgan import gemm_conv
 from vidgan.config import load_config
 from vidgan.discriminators.mocogan import PatchImageDiscriminator
 from vidgan.errors import VidganError
-from vidgan.gemm_conv import GemmConv3d, GemmConvTranspose2d, takes_gemm
+from vidgan.gemm_conv import GemmConv2d, GemmConv3d, GemmConvTranspose2d, takes_gemm
 from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.training import levers
 from vidgan.training.levers import Levers
@@ -76,9 +77,10 @@ def test_modes_resolve_to_levers(monkeypatch):
     assert resolve(device="cuda", cuda_graphs=True).compile  # CUDA graphs come through torch.compile
     monkeypatch.setattr(levers, "native_bf16", lambda device: True)
     fast = resolve(mode="fast")
-    assert (fast.precision, fast.channels_last) == ("bf16", True) and fast.conv3d_gemm and fast.conv_transpose_gemm
+    assert (fast.precision, fast.channels_last) == ("bf16", True)
+    assert fast.conv3d_gemm and fast.conv2d_gemm and fast.conv_transpose_gemm
     cuda = resolve(device="cuda", mode="fast")
-    assert not cuda.conv3d_gemm and not cuda.conv_transpose_gemm  # cuDNN runs those layers well
+    assert not (cuda.conv3d_gemm or cuda.conv2d_gemm or cuda.conv_transpose_gemm)  # cuDNN runs those layers well
 
 
 @pytest.mark.parametrize("train, message", [
@@ -383,13 +385,17 @@ def test_channels_last_runs_every_convolution_on_channels_last_tensors(tiny):
 @pytest.mark.parametrize("lever, kind, gemm_ops", [
     ("conv3d_gemm", GemmConv3d, {"vidgan.gemm_convolution3d", "vidgan.gemm_convolution3d_weight_grad",
                                  "vidgan.gemm_convolution3d_input_grad"}),
+    ("conv2d_gemm", GemmConv2d, {"vidgan.gemm_convolution3d", "vidgan.gemm_convolution3d_weight_grad",
+                                 "vidgan.gemm_convolution3d_input_grad"}),
     ("conv_transpose_gemm", GemmConvTranspose2d, {"vidgan.gemm_convolution_transpose2d", "vidgan.gemm_convolution3d",
                                                   "vidgan.gemm_convolution3d_weight_grad"}),
 ])
-def test_gemm_levers_run_the_small_calls_as_gemms_and_train_alike(tiny, lever, kind, gemm_ops):
+def test_gemm_levers_run_the_small_calls_as_gemms_and_train_alike(tiny, monkeypatch, lever, kind, gemm_ops):
     """The lever took effect (its GEMM ops ran, only for calls with few GEMM rows: the video
-    critics' last Conv3d layers, the generator's ConvTranspose2d layers on small inputs) and
-    changes nothing but rounding: losses of the first steps within 1e-4."""
+    critics' last Conv3d layers, the image critics' last Conv2d layers, the generator's
+    ConvTranspose2d layers on small inputs; the tiny critics' shallow ones too) and changes
+    nothing but rounding: losses of the first steps within 1e-4."""
+    monkeypatch.setattr(gemm_conv, "MIN_DEPTH", 1)
     gemm, plain = make(tiny, f"train.{lever}=true"), make(tiny)
     calls = conv_calls(gemm, lambda m, inputs, output: (type(m),
                                                         takes_gemm(m, tuple(inputs[0].shape), inputs[0].device)))

@@ -272,7 +272,8 @@ def headline(device: str, summary: dict[str, Any]) -> list[str]:
     return out + ["", f"**{speedup_line(summary, device)}**", ""]
 
 
-LAYER_LEVERS = ("precision", "channels_last", "compile", "cudnn_benchmark", "conv3d_gemm", "conv_transpose_gemm")
+LAYER_LEVERS = ("precision", "channels_last", "compile", "cudnn_benchmark", "conv3d_gemm", "conv2d_gemm",
+                "conv_transpose_gemm")
 
 
 def conv3d_row(summary: dict[str, Any]) -> dict[str, Any] | None:

@@ -349,7 +349,8 @@ def layer_levers(device: torch.device, compile: bool) -> list[tuple[Levers, bool
     pairs = [(lv, False) for lv in grid]
     if levers.native_bf16(device):
         pairs += [(Levers(precision="bf16"), False), (Levers(precision="bf16", channels_last=True), False),
-                  (Levers(precision="bf16", channels_last=True, conv3d_gemm=True, conv_transpose_gemm=True), False)]
+                  (Levers(precision="bf16", channels_last=True, conv3d_gemm=True, conv2d_gemm=True,
+                          conv_transpose_gemm=True), False)]
     if compile:
         pairs.append((Levers(compile=True), True))
     return pairs
@@ -730,7 +731,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
         if case.levers.get("channels_last") and x.dim() in (4, 5):
             x, w = (t.contiguous(memory_format=levers.memory_format(x)) for t in (x, w))
         gemm, space_to_depth = takes_gemm(module, shape, device), takes_space_to_depth(module, shape, device)
-        if gemm or space_to_depth:  # as GEMMs or space-to-depth (train.conv3d_gemm, train.conv_transpose_gemm)
+        if gemm or space_to_depth:  # as GEMMs or space-to-depth (train.conv3d_gemm, conv2d_gemm, conv_transpose_gemm)
             forward, other_backward = (gemm_passes if gemm else space_to_depth_passes)(module, x, w, grads)
 
             def backward() -> Any:

@@ -56,13 +56,14 @@ class Levers:
     prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
     keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (see keep_memory)
     conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM, RGB ones space-to-depth with AMX
-    conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs (same)
+    conv2d_gemm: bool = False  # Conv2d calls with small outputs as one GEMM
+    conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs
     fuse_critic_batches: bool = False  # D step: one critic call on its real and fake batches (see fused_call)
 
 
 LEVER_NAMES = tuple(f.name for f in fields(Levers))
 # The levers that run small calls of a kind of layer as GEMMs (vidgan.gemm_conv), and that kind.
-GEMM_LAYERS = {"conv3d_gemm": nn.Conv3d, "conv_transpose_gemm": nn.ConvTranspose2d}
+GEMM_LAYERS = {"conv3d_gemm": nn.Conv3d, "conv2d_gemm": nn.Conv2d, "conv_transpose_gemm": nn.ConvTranspose2d}
 # Levers that change which operations run; the reference mode fixes those to the original's.
 ALGORITHMIC = ("reuse_fakes", "skip_critic_grads", "fuse_critic_batches")
 CUDA_ONLY = ("cudnn_benchmark", "cuda_graphs")
@@ -86,8 +87,8 @@ def fast_levers(device: torch.device) -> Levers:
     fused Adam (each removes work), and draw the real batches two steps ahead in a thread
     (takes the data off the step's critical path). On CPU: one critic call per D step on
     the real and fake batches together (:func:`fused_call`). On a CPU with native bf16: bf16
-    autocast, channels_last, and the Conv3d calls with small outputs and the
-    ConvTranspose2d gradients on small inputs as GEMMs (``conv3d_gemm``,
+    autocast, channels_last, and the Conv3d and Conv2d calls with small outputs and the
+    ConvTranspose2d gradients on small inputs as GEMMs (``conv3d_gemm``, ``conv2d_gemm``,
     ``conv_transpose_gemm``). On an AVX2-only CPU bf16 is far slower than fp32 and channels_last
     did not help the Conv3d stack (benchmarks/README.md), so they stay off;
     ``torch.compile`` gives no measurable gain on CPU for minutes of compilation and stays
@@ -101,7 +102,8 @@ def fast_levers(device: torch.device) -> Levers:
                        channels_last=True, cudnn_benchmark=True)
     cpu = replace(everywhere, keep_memory=malloc_tunable(), fuse_critic_batches=True)
     if native_bf16(device):
-        return replace(cpu, precision="bf16", channels_last=True, conv3d_gemm=True, conv_transpose_gemm=True)
+        return replace(cpu, precision="bf16", channels_last=True, conv3d_gemm=True, conv2d_gemm=True,
+                       conv_transpose_gemm=True)
     return cpu
 
 
@@ -150,7 +152,7 @@ def to_layout(levers: Levers, x: torch.Tensor) -> torch.Tensor:
 
 
 def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> None:
-    """Convert weights to channels_last, run small Conv3d and ConvTranspose2d calls as
+    """Convert weights to channels_last, run small Conv3d, Conv2d and ConvTranspose2d calls as
     GEMMs, compile the conv stacks, keep freed memory and set cudnn.benchmark.
 
     Parameters keep their identity (only their data is swapped), so optimisers built
