@@ -45,8 +45,10 @@ profiler count them as convolutions.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -61,6 +63,10 @@ AMX_TRANSPOSE_FORWARD_POSITIONS = 16  # ConvTranspose2d input positions whose fo
 AMX_SPACE_TO_DEPTH_CHANNELS = 3  # Conv3d input channels (RGB) up to which a strided call runs space-to-depth with AMX
 PHASE_POSITIONS = 256  # output positions per clip from which a GEMM call's input gradient runs as phase convolutions
 AMX = torch.cpu._is_amx_tile_supported()  # AMX tiles: bf16 GEMMs several times faster than AVX512's
+# torch.compile's caches key a graph by its ops' names, not by their Python backward formulas
+# (pytorch/pytorch#144344): a tag from this file's source keeps graphs compiled with an
+# older version of these ops from being reused (levers.apply adds it when compiling).
+CACHE_TAG = "vidgan-gemm-conv-" + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 def output_size(size: list[int], kernel: list[int], stride: list[int], padding: list[int]) -> list[int]:

@@ -1,8 +1,10 @@
 """Speed levers: each computes what the plain path computes (exactly, or within a stated bound),
 the reference mode is the original's computation, and fast-mode training learns."""
 
+import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -443,10 +445,16 @@ def test_bf16_autocast_losses_within_2_percent_of_fp32(tiny):
 
 
 def test_compile_lever_compiles_the_decoder_and_every_critic(tiny):
-    compiled, plain = make(tiny, "train.compile=true"), make(tiny)
-    for t, is_compiled in ((compiled, True), (plain, False)):
-        for net in (t.generator.decoder, *(c.net for c in t.critics)):
-            assert (net._compiled_call_impl is not None) == is_compiled, type(net).__name__
+    with torch.compiler.config.patch(cache_key_tag="mine"):
+        compiled, plain = make(tiny, "train.compile=true"), make(tiny)
+        for t, is_compiled in ((compiled, True), (plain, False)):
+            for net in (t.generator.decoder, *(c.net for c in t.critics)):
+                assert (net._compiled_call_impl is not None) == is_compiled, type(net).__name__
+        # compiled graphs are keyed by the GEMM ops' source too, after the user's own tag, once
+        source = Path(gemm_conv.__file__).read_bytes()
+        assert torch.compiler.config.cache_key_tag == f"mine vidgan-gemm-conv-{hashlib.sha256(source).hexdigest()[:16]}"
+        make(tiny, "train.compile=true")
+        assert torch.compiler.config.cache_key_tag.count("vidgan-gemm-conv-") == 1
 
 
 def test_compiled_critic_matches_eager_within_1e_5():

@@ -37,6 +37,7 @@ from einops import rearrange
 from omegaconf import DictConfig
 from torch import nn
 
+from vidgan import gemm_conv
 from vidgan.errors import VidganError
 from vidgan.gemm_conv import use_gemm
 
@@ -178,6 +179,9 @@ def apply(levers: Levers, generator: nn.Module, critics: list[nn.Module]) -> Non
     if levers.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True
     if levers.compile:
+        tag = torch.compiler.config.cache_key_tag
+        if gemm_conv.CACHE_TAG not in tag:
+            torch.compiler.config.cache_key_tag = f"{tag} {gemm_conv.CACHE_TAG}".strip()
         mode = "reduce-overhead" if levers.cuda_graphs else None
         for module in (getattr(generator, "decoder", generator), *critics):
             module.compile(mode=mode, dynamic=False)
