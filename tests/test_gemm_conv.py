@@ -60,6 +60,13 @@ def run(conv, x):
     return [y, x.grad, *(p.grad for p in conv.parameters())]
 
 
+def flop_run(conv, x):
+    """:func:`run` under the FLOP counter: its results, the FLOPs and the ops counted."""
+    with FlopCounterMode(display=False) as counter:
+        out = run(conv, x)
+    return out, counter.get_total_flops(), {str(op) for op in counter.get_flop_counts()["Global"]}
+
+
 def close(a, b, tol):
     return all(((u.float() - v.float()).abs().max() / v.float().abs().max()).item() < tol for u, v in zip(a, b))
 
@@ -83,12 +90,19 @@ def test_matches_conv3d_in_fp32(layer, shape, bias, channels_last):
     assert close(a, b, 1e-5)
 
 
-def test_bf16_autocast_runs_in_bf16_within_its_rounding():
-    plain, gemm = pair(64, 128, 4, (1, 2, 2), (0, 1, 1), channels_last=True)
-    x = torch.randn(2, 64, 7, 8, 8).contiguous(memory_format=CL3)
+@pytest.mark.parametrize("kind, layer, shape", [
+    (nn.Conv3d, (64, 128, 4, (1, 2, 2), (0, 1, 1)), (2, 64, 7, 8, 8)),
+    (nn.Conv2d, (64, 128, 4, 2, 1), (4, 64, 16, 16)),
+    (nn.ConvTranspose2d, (64, 32, 4, 2, 1), (4, 64, 4, 4)),
+])
+def test_bf16_autocast_runs_in_bf16_within_its_rounding(kind, layer, shape):
+    plain, gemm = pair(*layer, channels_last=True, kind=kind)
+    layout = CL3 if kind is nn.Conv3d else CL2
+    x = torch.randn(shape).contiguous(memory_format=layout)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         a, b = run(gemm, x), run(plain, x)
     assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
+    assert a[2].is_contiguous(memory_format=layout)  # the weight's gradient in the weight's layout
     assert close(a, b, 2e-2)
 
 
@@ -252,8 +266,21 @@ def test_the_op_compiles():
     assert torch.allclose(compiled(x, w, [1, 2, 2], [0, 1, 1])[0], expected, atol=1e-5)
 
 
-
 # Conv2d ----------------------------------------------------------------------------------
+def matches_in_fp32(kind, layer, shape, bias, channels_last):
+    """A 2-D GEMM layer's call on ``shape`` takes the GEMM and gives the plain layer's output
+    and gradients within 1e-5: the GEMM layer, its results, both FLOP counts and its ops."""
+    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last, kind=kind)
+    x = torch.randn(shape)
+    if channels_last:
+        x = x.contiguous(memory_format=CL2)
+    assert takes_gemm(gemm, shape, CPU)
+    (a, flops_a, ops), (b, flops_b, _) = flop_run(gemm, x), flop_run(plain, x)
+    assert [t.shape for t in a] == [t.shape for t in b]
+    assert close(a, b, 1e-5)
+    return gemm, a, flops_a, flops_b, ops
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("layer, shape", [
@@ -262,30 +289,10 @@ def test_the_op_compiles():
     ((8, 12, (3, 2), (2, 1), (1, 0)), (2, 8, 5, 6)),   # uneven kernel, stride and padding
 ])
 def test_conv2d_matches_in_fp32(layer, shape, bias, channels_last):
-    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last, kind=nn.Conv2d)
-    x = torch.randn(shape)
-    if channels_last:
-        x = x.contiguous(memory_format=CL2)
-    assert takes_gemm(gemm, shape, CPU)
-    with FlopCounterMode(display=False) as counter:
-        a = run(gemm, x)
-    with FlopCounterMode(display=False) as plain_counter:
-        b = run(plain, x)
-    assert [t.shape for t in a] == [t.shape for t in b]
-    assert close(a, b, 1e-5)
-    assert counter.get_total_flops() == plain_counter.get_total_flops()  # counted as the convolution it is
-    assert "vidgan.gemm_convolution3d" in {str(op) for op in counter.get_flop_counts()["Global"]}
+    _, a, flops_a, flops_b, ops = matches_in_fp32(nn.Conv2d, layer, shape, bias, channels_last)
+    assert flops_a == flops_b and "vidgan.gemm_convolution3d" in ops  # counted as the convolution it is
     if channels_last:
         assert a[0].is_contiguous(memory_format=CL2)
-
-
-def test_conv2d_bf16_autocast_runs_in_bf16_within_its_rounding():
-    plain, gemm = pair(64, 128, 4, 2, 1, channels_last=True, kind=nn.Conv2d)
-    x = torch.randn(4, 64, 16, 16).contiguous(memory_format=CL2)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        a, b = run(gemm, x), run(plain, x)
-    assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
-    assert close(a, b, 2e-2)
 
 
 def test_only_conv2d_calls_with_few_output_positions_take_the_gemm():
@@ -302,13 +309,6 @@ def test_only_conv2d_calls_with_few_output_positions_take_the_gemm():
 
 
 # ConvTranspose2d -------------------------------------------------------------------------
-def flop_run(conv, x):
-    """:func:`run` under the FLOP counter: its results, the FLOPs and the ops counted."""
-    with FlopCounterMode(display=False) as counter:
-        out = run(conv, x)
-    return out, counter.get_total_flops(), {str(op) for op in counter.get_flop_counts()["Global"]}
-
-
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("layer, shape", [
@@ -318,27 +318,10 @@ def flop_run(conv, x):
     ((8, 5, 4, 1, 1), (2, 8, 1, 1)),                   # a 1×1 input with padding
 ])
 def test_transposed_matches_conv_transpose2d_in_fp32(layer, shape, bias, channels_last):
-    plain, gemm = pair(*layer, bias=bias, channels_last=channels_last, kind=nn.ConvTranspose2d)
-    x = torch.randn(shape)
-    if channels_last:
-        x = x.contiguous(memory_format=CL2)
-    assert takes_gemm(gemm, shape, CPU)
-    (a, flops_a, ops), (b, flops_b, _) = flop_run(gemm, x), flop_run(plain, x)
-    assert [t.shape for t in a] == [t.shape for t in b]
-    assert close(a, b, 1e-5)
+    gemm, _, flops_a, flops_b, ops = matches_in_fp32(nn.ConvTranspose2d, layer, shape, bias, channels_last)
     assert ops == {"vidgan.gemm_convolution_transpose2d", "vidgan.gemm_convolution3d",
                    "vidgan.gemm_convolution3d_weight_grad"}  # the gradients ran as GEMMs
     assert flops_a == flops_b == 3 * 2 * math.prod(shape) * math.prod(gemm.weight.shape[1:])
-
-
-def test_transposed_bf16_autocast_runs_in_bf16_within_its_rounding():
-    plain, gemm = pair(64, 32, 4, 2, 1, channels_last=True, kind=nn.ConvTranspose2d)
-    x = torch.randn(4, 64, 4, 4).contiguous(memory_format=CL2)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        a, b = run(gemm, x), run(plain, x)
-    assert a[0].dtype == torch.bfloat16 and a[2].dtype == torch.float32  # bf16 compute, fp32 weight
-    assert a[2].is_contiguous(memory_format=CL2)  # the weight's gradient in the weight's layout
-    assert close(a, b, 2e-2)
 
 
 def test_only_transposed_calls_on_small_inputs_take_the_gemm():
