@@ -11,9 +11,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from vidgan import gemm_conv
-from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv2d, GemmConv3d,
-                               GemmConvTranspose2d, gemm_convolution_transpose2d, gemm_convolution3d, takes_gemm,
-                               use_gemm)
+from vidgan.gemm_conv import (AMX_CONV3D_POSITIONS, AMX_TRANSPOSE_FORWARD_POSITIONS, MAX_POSITIONS, GemmConv2d,
+                               GemmConv3d, GemmConvTranspose2d, gemm_convolution_transpose2d, gemm_convolution3d,
+                               takes_gemm, use_gemm)
 
 CL3, CL2 = torch.channels_last_3d, torch.channels_last
 CPU = torch.device("cpu")

@@ -15,10 +15,13 @@ near its peak:
   critic, 7×8×8 = 448 output positions, forward and both gradients: oneDNN 97–146 ms,
   GEMMs 73–76 ms; the 64→128 one, 2560 positions, stays faster in oneDNN);
 - :class:`GemmConv2d`: the same GEMMs over one frame, when a call's output has at most
-  :data:`MAX_POSITIONS` positions per image (the image critics' last layers: on the 2-core
-  Xeon with AMX in bf16, 20 frames of 256→512 on 8×8 inputs forward 7 ms and backward 10 ms
-  against oneDNN's 15 and 78 ms; 128→256 on 16×16 inputs 8 and 17 against 9 and 31 ms;
-  with 256 positions, 32×32 inputs, oneDNN's are faster);
+  :data:`MAX_POSITIONS` positions per image (``mocogan``'s image critic's 256→512 layer on
+  8×8 inputs: on the 2-core Xeon with AMX in bf16, 20 frames forward 3.9 ms and backward
+  7.4 ms against oneDNN's 8.4 and 33.0 ms; with 256 positions, 32×32 inputs, oneDNN's are
+  faster);
+
+Both take a call only from a depth (input channels × kernel positions) of :data:`MIN_DEPTH`:
+oneDNN runs shallower ones well, and their input gradient's scatter-add is many small ops.
 - :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
   the output's gradient (its input gradient) and that convolution's weight gradient, so
   they run as the Conv3d GEMMs above over one frame, when a call's input has at most
@@ -38,9 +41,9 @@ space-to-depth blocks (:func:`space_to_depth_convolution3d`).
 
 Channels are innermost both in the patches and in a channels_last weight, so with
 channels_last inputs the patches are one strided copy and the weight a view. The
-operations are custom ops (``vidgan::gemm_convolution3d``, which also runs the 2-D calls, its
-two gradients and ``vidgan::gemm_convolution_transpose2d``) with FLOP formulas, so the FLOP counter and the
-profiler count them as convolutions.
+operations are custom ops (``vidgan::gemm_convolution3d``, which also runs the 2-D calls,
+its two gradients and ``vidgan::gemm_convolution_transpose2d``) with FLOP formulas, so the
+FLOP counter and the profiler count them as convolutions.
 """
 
 from __future__ import annotations
@@ -374,7 +377,8 @@ def _add_bias(y: Tensor, bias: Tensor | None) -> Tensor:
 
 class GemmConv3d(nn.Conv3d):
     """An nn.Conv3d (same parameters and state_dict) whose calls with at most
-    :func:`max_positions` output positions per clip run as a GEMM; bf16 under autocast."""
+    :func:`max_positions` output positions per clip and a depth of :data:`MIN_DEPTH` run as
+    a GEMM; bf16 under autocast."""
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         if takes_space_to_depth(self, tuple(x.shape), x.device):
@@ -387,8 +391,8 @@ class GemmConv3d(nn.Conv3d):
 
 class GemmConv2d(nn.Conv2d):
     """An nn.Conv2d (same parameters and state_dict) whose calls with at most
-    :data:`MAX_POSITIONS` output positions per image run as a GEMM (a one-frame
-    :func:`gemm_convolution3d`); bf16 under autocast."""
+    :data:`MAX_POSITIONS` output positions per image and a depth of :data:`MIN_DEPTH` run
+    as a GEMM (a one-frame :func:`gemm_convolution3d`); bf16 under autocast."""
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         if not takes_gemm(self, tuple(x.shape), x.device):
