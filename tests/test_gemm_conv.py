@@ -259,6 +259,18 @@ def test_the_weight_gradient_reuses_the_forward_patches(monkeypatch):
     assert backward_patches(monkeypatch, conv, torch.randn(2, 8, 4, 4, requires_grad=True))[0] == 1  # both gradients
 
 
+def test_autograd_keeps_the_patches_only_for_a_weight_gradient():
+    _, conv = pair(4, 8, 4, (1, 2, 2), (0, 1, 1))
+    x = torch.randn(2, 4, 7, 8, 8, requires_grad=True)
+    weight = tuple(conv.weight.shape)
+    for weight_grad, kept in ((True, [(2 * 64, 64 * 4), weight]), (False, [weight])):
+        conv.weight.requires_grad_(weight_grad)  # frozen: a critic in the G step (train.skip_critic_grads)
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(tuple(t.shape)) or t, lambda t: t):
+            conv(x)
+        assert saved == kept
+
+
 def test_the_op_compiles():
     x, w = torch.randn(2, 4, 7, 8, 8), torch.randn(8, 4, 4, 4, 4)
     compiled = torch.compile(gemm_convolution3d, backend="aot_eager", fullgraph=True)

@@ -197,7 +197,7 @@ def _(grad, weight, input_shape, stride, padding):
 def _setup_context(ctx, inputs, output) -> None:
     x, weight, ctx.stride, ctx.padding = inputs
     ctx.input_shape = list(x.shape)
-    ctx.save_for_backward(output[1], weight)
+    ctx.save_for_backward(output[1] if ctx.needs_input_grad[1] else None, weight)  # patches: weight gradient
     ctx.mark_non_differentiable(output[1])
     ctx.set_materialize_grads(False)  # else autograd fills a zero gradient of the patches
 
