@@ -362,6 +362,33 @@ def test_the_fast_iteration_is_judged_against_the_peak_of_its_dtype():
     assert peak_verdict({"peak_fraction": 0.47, "dtype": "bf16"}) == "47% of the bf16 peak (target 75%: NOT met)"
     assert peak_verdict({"peak_fraction": 0.86, "dtype": "fp32"}) == "86% of the fp32 peak (target 85%: met)"
     assert peak_verdict({"dtype": "bf16"}) == "share of peak unknown (no measured peak for its dtype)"
+    assert peak_verdict({"peak_fraction": 0.14, "peak_fraction_beside": 0.78, "dtype": "bf16"}) == \
+        "78% of the bf16 peak timed beside it (14% of the best of all rounds) (target 75%: met)"
+
+
+def test_each_iteration_run_is_paired_with_the_peak_timed_right_before_it(monkeypatch):
+    """Every call reads the clock twice, 0.5 s apart: the GEMM (2 GFLOP) runs at 4 GFLOP/s
+    beside each of the two rounds' iteration runs; layers and dtypes without GEMMs get none."""
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(runner, "clock", lambda: next(ticks) * 0.5)
+    a = torch.randn(1000, 1000)
+    gemm = runner.Case("peak", "cpu", "matmul 1000×1000", "fp32", "gemm", "fp32", lambda: a @ a,
+                       flops_key=("matmul", "fp32", 1000))
+    fp32, bf16 = (runner.Case("iteration", "cpu", "r", c, "iteration", c, lambda: None) for c in ("fp32", "bf16"))
+    layer = runner.Case("layer", "cpu", "stack", "fp32", "fwd", "fp32", lambda: a @ a)
+    runner.measure([gemm, fp32, bf16, layer], rounds=2, min_time=0.01, log=lambda line: None)
+    assert fp32.peaks_beside == pytest.approx([4.0, 4.0])
+    assert bf16.peaks_beside == [] and layer.peaks_beside == []
+
+
+def test_the_fraction_beside_is_the_median_over_runs_of_each_run_against_its_peak():
+    fast = timed("iteration", "r", "fast", "bf16", 100e9, [1.0, 2.0, 4.0], peaks_beside=[400.0, 100.0, 200.0])
+    summary = runner.summarise([timed("peak", "matmul 1024×1024", "bf16", "bf16", 800e9, [1.0]), fast])
+    row = summary["rows"][1]
+    assert row["peak_fraction"] == pytest.approx(50 / 800)  # the median run (2 s) against the best peak
+    assert row["peak_fraction_beside"] == pytest.approx(0.25)  # of 0.25, 0.5 and 0.125
+    assert row["peak_fraction_beside_range"] == pytest.approx([0.125, 0.5])
+    assert bench_report._pct(row) == "6% of bf16 (25% beside)"
 
 
 def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):

@@ -12,6 +12,8 @@ Cases:
 - ``peak``: GEMMs per dtype at three sizes (up to the largest that the time budget allows),
   as square matmuls and as 1×1 convolutions; the peak of a dtype is the best GFLOP/s over
   them and their runs, the machine's measured peak that achieved GFLOP/s are compared with;
+  they are also timed right before each timed iteration of their dtype (best of two calls
+  each): the peak beside that run, which follows a machine whose speed drifts;
 - ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
   forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
 - ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
@@ -127,6 +129,7 @@ class Case:
     convolution_flops: float | None = None  # the convolutions' share of ``flops``
     warmup_s: float = 0.0
     data_times: list[float] = field(default_factory=list)
+    peaks_beside: list[float] = field(default_factory=list)  # an iteration's: see peak_beside
 
     @property
     def key(self) -> tuple[str, str, str, str, bool]:
@@ -169,20 +172,40 @@ def time_once(case: Case) -> Measurement:
                                               num_threads=torch.get_num_threads()))
 
 
+def peak_beside(gemms: list[Case], flops: dict[tuple, tuple[float, float]]) -> float:
+    """The best GFLOP/s of ``gemms`` (one dtype's peak cases, warm), each timed best of two
+    calls now: the machine's peak at this moment, for the iteration timed next."""
+    memory_policy(gemms[0])
+    rates = []
+    for gemm in gemms:
+        for _ in range(2):
+            start = clock()
+            gemm.fn()
+            rates.append(flops[gemm.flops_key][0] / (clock() - start) / 1e9)
+    return max(rates)
+
+
 def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str], None]) -> None:
-    """Warm every case up, then time them in ``rounds`` interleaved rounds."""
+    """Warm every case up, then time them in ``rounds`` interleaved rounds; right before each
+    timed iteration its dtype's peak GEMMs are timed too (:func:`peak_beside`)."""
     flops: dict[tuple, tuple[float, float]] = {}
     for case in cases:
         log(f"  warm-up {case.device} {case.name} {case.direction} [{case.config}]")
         warm_up(case, flops)
         if case.settle:
             case.settle()
+    gemms: dict[str, list[Case]] = {}
+    for case in cases:
+        if case.group == "peak" and case.flops_key in flops:
+            gemms.setdefault(case.dtype, []).append(case)
     parts: dict[int, list[Measurement]] = {id(c): [] for c in cases}
     for r in range(rounds):
         for case in cases:
             if case.single and r > 0:
                 continue
             if case.group == "iteration" or case.single:
+                if case.group == "iteration" and case.dtype in gemms:
+                    case.peaks_beside.append(peak_beside(gemms[case.dtype], flops))
                 parts[id(case)].append(time_once(case))
                 if case.data_time:
                     case.data_times.append(case.data_time())
@@ -515,6 +538,11 @@ def summarise(cases: list[Case]) -> dict[str, Any]:
                 row["gflops_per_s"] = c.flops / m.median / 1e9
                 if c.dtype in peaks:
                     row["peak_fraction"] = row["gflops_per_s"] / peaks[c.dtype]
+                if c.peaks_beside and len(c.peaks_beside) == len(m.times):
+                    # paired: each run against the peak timed right before it, as the speed-ups are
+                    fractions = sorted(c.flops / t / 1e9 / p for t, p in zip(m.times, c.peaks_beside))
+                    row.update(peaks_beside=c.peaks_beside, peak_fraction_beside=statistics.median(fractions),
+                               peak_fraction_beside_range=[fractions[0], fractions[-1]])
         base = baselines.get(c.key)
         if m is not None and base is not None:
             b = base.measurement
