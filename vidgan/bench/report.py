@@ -125,10 +125,11 @@ def markdown(results: dict[str, Any]) -> str:
         "run's own GEMM measurement for the row's dtype: the best GFLOP/s over matmuls and 1×1 "
         "convolutions of three sizes and all their runs (a peak is what the machine reaches at "
         "best; slower runs are other processes' load), timed in the same rounds as every other "
-        "case. A full iteration's *beside* fraction pairs each of its runs with those GEMMs timed "
-        "right before it (best of two calls each) and takes the median over its runs: the peak of "
-        "the moment, where the best of all rounds may come from a burst of speed the iteration "
-        "never saw. The fast iteration's target is judged on it.", "",
+        "case. A full iteration's *beside* fraction pairs each of its runs with those GEMMs run "
+        "right before it (each back to back for 0.1 s, the best sustained rate) and takes the "
+        "median over its runs: the peak of the moment, where the best of all rounds may come "
+        "from a burst of speed the iteration never saw. The fast iteration's target is judged "
+        "on it.", "",
     ]
     lines += above_peak(results)
     for device, summary in results["devices"].items():

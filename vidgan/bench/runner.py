@@ -12,8 +12,8 @@ Cases:
 - ``peak``: GEMMs per dtype at three sizes (up to the largest that the time budget allows),
   as square matmuls and as 1×1 convolutions; the peak of a dtype is the best GFLOP/s over
   them and their runs, the machine's measured peak that achieved GFLOP/s are compared with;
-  they are also timed right before each timed iteration of their dtype (best of two calls
-  each): the peak beside that run, which follows a machine whose speed drifts;
+  they are also run right before each timed iteration of their dtype (each back to back
+  for 0.1 s): the sustained peak beside that run, which follows a machine whose speed drifts;
 - ``layer``: each conv stack of the MoCoGAN models alone, forward (no autograd) and
   forward+backward (weight gradients, as in a D step), at the recipes' batch sizes;
 - ``iteration``: one ``Trainer.train_step`` (image-D step, video-D step, G step) per
@@ -172,16 +172,19 @@ def time_once(case: Case) -> Measurement:
                                               num_threads=torch.get_num_threads()))
 
 
-def peak_beside(gemms: list[Case], flops: dict[tuple, tuple[float, float]]) -> float:
-    """The best GFLOP/s of ``gemms`` (one dtype's peak cases, warm), each timed best of two
-    calls now: the machine's peak at this moment, for the iteration timed next."""
+def peak_beside(gemms: list[Case], flops: dict[tuple, tuple[float, float]], seconds: float = 0.1) -> float:
+    """The machine's sustained peak now, for the iteration timed next: each of ``gemms`` (one
+    dtype's peak cases, warm) run back to back for ``seconds`` (at least twice), its FLOPs over
+    that time; the best of them. Sustained as the iteration is: on a shared machine single
+    short calls can catch bursts of speed that a long iteration averages over."""
     memory_policy(gemms[0])
     rates = []
     for gemm in gemms:
-        for _ in range(2):
-            start = clock()
+        calls, start = 0, clock()
+        while calls < 2 or clock() - start < seconds:
             gemm.fn()
-            rates.append(flops[gemm.flops_key][0] / (clock() - start) / 1e9)
+            calls += 1
+        rates.append(calls * flops[gemm.flops_key][0] / (clock() - start) / 1e9)
     return max(rates)
 
 
