@@ -517,7 +517,8 @@ def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: floa
 def summarise(cases: list[Case]) -> dict[str, Any]:
     """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the GEMM that
     gave each. Full iterations also get the roofline: ``bound_speedup`` (see
-    :func:`roofline_bound`) and ``bound_reached``, the measured speed-up over that bound."""
+    :func:`roofline_bound`; at the median peaks timed beside the two rows' runs where both
+    have them) and ``bound_reached``, the measured speed-up over that bound."""
     peaks, peak_sizes = peaks_of(cases)
     baselines = {c.key: c for c in cases if c.baseline and c.measurement}
     rows = []
@@ -557,9 +558,13 @@ def summarise(cases: list[Case]) -> dict[str, Any]:
                 row["speedup_range"] = [ratios[0], ratios[-1]]
             else:
                 row["speedup"] = b.median / m.median
-            if c.group == "iteration" and c.flops and base.flops and {c.dtype, base.dtype} <= peaks.keys():
-                row["bound_speedup"] = roofline_bound(base.flops, peaks[base.dtype], c.flops, peaks[c.dtype])
-                row["bound_reached"] = row["speedup"] / row["bound_speedup"]
+            if c.group == "iteration" and c.flops and base.flops:
+                # at the peaks timed beside both rows' runs where they have them, else the rounds' best
+                pair = ((statistics.median(base.peaks_beside), statistics.median(c.peaks_beside))
+                        if c.peaks_beside and base.peaks_beside else (peaks.get(base.dtype), peaks.get(c.dtype)))
+                if all(pair):
+                    row["bound_speedup"] = roofline_bound(base.flops, pair[0], c.flops, pair[1])
+                    row["bound_reached"] = row["speedup"] / row["bound_speedup"]
         rows.append(row)
     return {"peaks_gflops": peaks, "peak_sizes": peak_sizes, "rows": rows}
 
