@@ -147,7 +147,7 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(f"| {device} | {row['config']} | {row['name']} | {_ms(row['median'])} | "
                              f"{_ms(row['best'])} | {_num(row, 'best_gflops_per_s', '.1f')} | "
                              f"{'**peak**' if row.get('gives_peak') else ''} |")
-    lines += [""] + libraries(results)
+    lines += [""] + libraries(results) + sustained(results)
     lines += ["", "## Full iterations", "",
               "*data*: the median time an iteration waited for its real batches, within its time: "
               "drawing them in the step, or taking them from the prefetch thread (`train.prefetch`, "
@@ -242,6 +242,18 @@ def libraries(results: dict[str, Any]) -> list[str]:
     return out + [""] if out else []
 
 
+def sustained(results: dict[str, Any]) -> list[str]:
+    """Per device the median of the peaks timed beside the full iterations, per dtype."""
+    out = []
+    for device, summary in results["devices"].items():
+        rates = summary.get("sustained_peaks_gflops")
+        if rates:
+            out.append(f"- {device}, sustained beside the full iterations (each GEMM run back to back for 0.1 s "
+                       f"right before each timed iteration; median over the iterations' runs, the roofline's "
+                       f"bound uses it): " + ", ".join(f"{d} {r:.1f} GFLOP/s" for d, r in rates.items()) + ".")
+    return out + [""] if out else []
+
+
 def roofline(results: dict[str, Any]) -> list[str]:
     """The roofline table of the full iterations: how far each is from its dtype's peak, and
     how much of the speed-up the hardware allows its FLOPs it reaches."""
@@ -254,8 +266,8 @@ def roofline(results: dict[str, Any]) -> list[str]:
            "the peak of the dtype it runs in (its autocast precision; in brackets, of the peak timed "
            "beside its runs); *bound* is the speed-up over "
            "the reference that its FLOPs allow at the peaks, (reference GFLOP / fp32 peak) / (GFLOP / "
-           "its dtype's peak), with the median peaks timed beside each row's runs where both rows have "
-           "them; *reached* is the measured speed-up over that bound (above 100%: the "
+           "its dtype's peak), at the sustained peaks (the median of each dtype's peaks timed beside "
+           "the iterations); *reached* is the measured speed-up over that bound (above 100%: the "
            "reference runs further below the peak than this config).", "",
            "| device | recipe | config | GFLOP | GFLOP/s | of peak | bound | measured | reached |",
            "|---|---|---|---|---|---|---|---|---|"]

@@ -516,10 +516,15 @@ def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: floa
 
 def summarise(cases: list[Case]) -> dict[str, Any]:
     """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the GEMM that
-    gave each. Full iterations also get the roofline: ``bound_speedup`` (see
-    :func:`roofline_bound`; at the median peaks timed beside the two rows' runs where both
-    have them) and ``bound_reached``, the measured speed-up over that bound."""
+    gave each; per dtype the median of the peaks timed beside the iterations' runs (the
+    sustained peaks). Full iterations also get the roofline: ``bound_speedup`` (see
+    :func:`roofline_bound`; at the sustained peaks, the rounds' best for a dtype without) and ``bound_reached``, the measured speed-up over that bound."""
     peaks, peak_sizes = peaks_of(cases)
+    beside: dict[str, list[float]] = {}
+    for c in cases:
+        beside.setdefault(c.dtype, []).extend(c.peaks_beside)
+    sustained = {dtype: statistics.median(rates) for dtype, rates in beside.items() if rates}
+    bound_peaks = {**peaks, **sustained}
     baselines = {c.key: c for c in cases if c.baseline and c.measurement}
     rows = []
     for c in cases:
@@ -558,15 +563,12 @@ def summarise(cases: list[Case]) -> dict[str, Any]:
                 row["speedup_range"] = [ratios[0], ratios[-1]]
             else:
                 row["speedup"] = b.median / m.median
-            if c.group == "iteration" and c.flops and base.flops:
-                # at the peaks timed beside both rows' runs where they have them, else the rounds' best
-                pair = ((statistics.median(base.peaks_beside), statistics.median(c.peaks_beside))
-                        if c.peaks_beside and base.peaks_beside else (peaks.get(base.dtype), peaks.get(c.dtype)))
-                if all(pair):
-                    row["bound_speedup"] = roofline_bound(base.flops, pair[0], c.flops, pair[1])
-                    row["bound_reached"] = row["speedup"] / row["bound_speedup"]
+            if c.group == "iteration" and c.flops and base.flops and {c.dtype, base.dtype} <= bound_peaks.keys():
+                row["bound_speedup"] = roofline_bound(base.flops, bound_peaks[base.dtype], c.flops,
+                                                      bound_peaks[c.dtype])
+                row["bound_reached"] = row["speedup"] / row["bound_speedup"]
         rows.append(row)
-    return {"peaks_gflops": peaks, "peak_sizes": peak_sizes, "rows": rows}
+    return {"peaks_gflops": peaks, "peak_sizes": peak_sizes, "sustained_peaks_gflops": sustained, "rows": rows}
 
 
 # kineto, the profiler's C++ library, prints these to stderr itself: its start and stop, and on a
