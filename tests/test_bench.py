@@ -76,7 +76,12 @@ def test_quick_mode_prints_the_speedup_and_writes_the_report(tmp_path, capsys):
     assert ref_alone["speedup"] == 1.0  # the precomputed rows are compared with each other
     assert fast_alone["speedup"] == pytest.approx(
         statistics.median(r / f for r, f in zip(ref_alone["times"], fast_alone["times"])))
-    bound = (ref["gflop"] / peaks["fp32"]) / (fast["gflop"] / peaks[fast["dtype"]])
+    # each run next to its dtype's GEMMs run right before it; the bound at the medians of those peaks
+    assert len(ref["peaks_beside"]) == len(fast["peaks_beside"]) == 2
+    sustained = summary["sustained_peaks_gflops"]
+    assert sustained["fp32"] == pytest.approx(statistics.median(
+        p for r in rows(report, "iteration") if r["dtype"] == "fp32" for p in r["peaks_beside"]))
+    bound = (ref["gflop"] / sustained["fp32"]) / (fast["gflop"] / sustained[fast["dtype"]])
     assert fast["bound_speedup"] == pytest.approx(bound) and ref["bound_speedup"] == pytest.approx(1.0)
     assert fast["bound_reached"] == pytest.approx(fast["speedup"] / bound)
     assert ref["runs"] == fast["runs"] == 2 and ref["speedup"] == 1.0
