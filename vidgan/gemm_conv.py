@@ -19,9 +19,6 @@ near its peak:
   8×8 inputs: on the 2-core Xeon with AMX in bf16, 20 frames forward 3.9 ms and backward
   7.4 ms against oneDNN's 8.4 and 33.0 ms; with 256 positions, 32×32 inputs, oneDNN's are
   faster);
-
-Both take a call only from a depth (input channels × kernel positions) of :data:`MIN_DEPTH`:
-oneDNN runs shallower ones well, and their input gradient's scatter-add is many small ops.
 - :class:`GemmConvTranspose2d`: a transposed convolution's gradients are a convolution of
   the output's gradient (its input gradient) and that convolution's weight gradient, so
   they run as the Conv3d GEMMs above over one frame, when a call's input has at most
@@ -30,6 +27,10 @@ oneDNN runs shallower ones well, and their input gradient's scatter-add is many 
   projection) and, on a CPU with AMX, on inputs of up to
   :data:`AMX_TRANSPOSE_FORWARD_POSITIONS` positions (the 4×4 ones: 48 frames of 512→256
   there 10–11 ms against oneDNN's 19–20 ms; on 8×8 inputs oneDNN's is faster), else oneDNN's.
+
+:class:`GemmConv3d` and :class:`GemmConv2d` take a call only from a depth (input channels ×
+kernel positions) of at least :data:`MIN_DEPTH`: oneDNN runs shallower ones well, and their
+input gradient's scatter-add is many small ops.
 
 A Conv3d call with at least :data:`PHASE_POSITIONS` output positions per clip (with AMX,
 the 128→256 layer) computes its input gradient as stride-1 transposed convolutions, one
@@ -377,7 +378,7 @@ def _add_bias(y: Tensor, bias: Tensor | None) -> Tensor:
 
 class GemmConv3d(nn.Conv3d):
     """An nn.Conv3d (same parameters and state_dict) whose calls with at most
-    :func:`max_positions` output positions per clip and a depth of :data:`MIN_DEPTH` run as
+    :func:`max_positions` output positions per clip and a depth of at least :data:`MIN_DEPTH` run as
     a GEMM; bf16 under autocast."""
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -391,7 +392,7 @@ class GemmConv3d(nn.Conv3d):
 
 class GemmConv2d(nn.Conv2d):
     """An nn.Conv2d (same parameters and state_dict) whose calls with at most
-    :data:`MAX_POSITIONS` output positions per image and a depth of :data:`MIN_DEPTH` run
+    :data:`MAX_POSITIONS` output positions per image and a depth of at least :data:`MIN_DEPTH` run
     as a GEMM (a one-frame :func:`gemm_convolution3d`); bf16 under autocast."""
 
     def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

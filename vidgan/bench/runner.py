@@ -518,7 +518,8 @@ def summarise(cases: list[Case]) -> dict[str, Any]:
     """Rows of raw times and derived numbers; peaks in GFLOP/s per dtype and the GEMM that
     gave each; per dtype the median of the peaks timed beside the iterations' runs (the
     sustained peaks). Full iterations also get the roofline: ``bound_speedup`` (see
-    :func:`roofline_bound`; at the sustained peaks, the rounds' best for a dtype without) and ``bound_reached``, the measured speed-up over that bound."""
+    :func:`roofline_bound`; at the sustained peaks, the rounds' best for a dtype without) and
+    ``bound_reached``, the measured speed-up over that bound."""
     peaks, peak_sizes = peaks_of(cases)
     beside: dict[str, list[float]] = {}
     for c in cases:
