@@ -388,21 +388,23 @@ def convolution_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
             f"{rate:.0f} GFLOP/s{share}; the other categories take {rest:.0f} ms.")
 
 
-def passes_total(profile: dict[str, Any]) -> tuple[float, float]:
-    """Seconds and GFLOP of a profiled iteration's convolutions, each pass timed alone."""
-    seconds = gflop = 0.0
+def passes_total(profile: dict[str, Any]) -> tuple[float, float, float]:
+    """Seconds and GFLOP of a profiled iteration's convolutions, each pass timed alone, and
+    the seconds of their GEMMs as plain matrix products (0 in a report from before them)."""
+    seconds = gflop = gemm_seconds = 0.0
     for row in profile.get("passes", []):
         for name in PASSES:
             if name in row:
                 seconds += row["calls"] * row[name]["seconds"]
                 gflop += row["calls"] * row[name]["gflop"]
-    return seconds, gflop
+                gemm_seconds += row["calls"] * row[name].get("gemm_seconds", 0.0)
+    return seconds, gflop, gemm_seconds
 
 
 def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
     """The limit the convolution kernels themselves set: the iteration's FLOPs over the time
     of its convolution passes timed alone."""
-    seconds, gflop = passes_total(profile)
+    seconds, gflop, gemm_seconds = passes_total(profile)
     if not seconds:
         return ""
     rate, peak = gflop / seconds, profile_peak(profile, peaks)
@@ -411,24 +413,39 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
             f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
     if not peak:
         return text + "."
-    where = (f" ({profile['peak_gemm']} timed between the passes: {peak:.0f} GFLOP/s)"
+    where = (f" ({profile['peak_gemm']} run back to back between the passes, median: {peak:.0f} GFLOP/s)"
              if profile.get("peak_gflops") else "")
-    return (text + f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak{where}. With no time spent outside "
-            f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
-            f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
+    text += (f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak{where}. With no time spent outside "
+             f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "
+             f"{100 * profile['gflop'] / seconds / peak:.0f}% of the peak: the limit of these kernels.")
+    if gemm_seconds:
+        text += (f" Their GEMMs as plain matrix products of the same shapes (im2col's rows × depth × columns, "
+                 f"the better of two operand layouts, best of 5): {1e3 * gemm_seconds:.0f} ms, "
+                 f"{100 * gflop / gemm_seconds / peak:.0f}% of the peak: the BLAS's limit at these shapes; "
+                 f"lowering the convolutions onto them (patch copies and sums, oneDNN's own kernels) costs the "
+                 f"other {1e3 * (seconds - gemm_seconds):.0f} ms.")
+    return text
 
 
 def ideal_convolutions_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
-    """The share of the peak a profiled iteration would reach with its convolutions at the
-    peak and everything else taking the time it took in the profile."""
+    """The share of the peak a profiled iteration would reach with its convolutions as fast as
+    their GEMMs alone (where the profile timed them) or at the peak, and everything else
+    taking the time it took in the profile."""
     peak = profile_peak(profile, peaks)
     if not peak or not profile.get("gflop") or "categories" not in profile:
         return ""
     rest = sum(c["ms"] for c in profile["categories"] if c["category"] != "convolutions") / 1e3
-    convolutions = profile["convolution_gflop"] / peak
-    share = profile["gflop"] / (convolutions + rest) / peak
-    return (f"With every convolution at the peak ({1e3 * convolutions:.0f} ms) and the rest as profiled "
-            f"({1e3 * rest:.0f} ms), it would run at {100 * share:.0f}% of the peak.")
+
+    def share(convolutions: float) -> str:
+        return f"{100 * profile['gflop'] / (convolutions + rest) / peak:.0f}%"
+    at_peak = profile["convolution_gflop"] / peak
+    gemms = passes_total(profile)[2]
+    if not gemms:
+        return (f"With every convolution at the peak ({1e3 * at_peak:.0f} ms) and the rest as profiled "
+                f"({1e3 * rest:.0f} ms), it would run at {share(at_peak)} of the peak.")
+    return (f"With every convolution as fast as its GEMMs alone ({1e3 * gemms:.0f} ms) and the rest as profiled "
+            f"({1e3 * rest:.0f} ms), it would run at {share(gemms)} of the peak; with every convolution at the "
+            f"peak ({1e3 * at_peak:.0f} ms), at {share(at_peak)}.")
 
 
 SLOWER = 1.15  # a profiled iteration this much slower than the timed median ran under more load
@@ -461,6 +478,13 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
         share = f" ({100 * p['gflop'] / p['seconds'] / peak:.0f}%)" if peak else ""
         return f"{1e3 * p['seconds']:.2f} ms{share}"
 
+    def gemms(row: dict[str, Any]) -> str:
+        timed = [row[n] for n in PASSES if n in row and "gemm_seconds" in row[n]]
+        if not timed:
+            return "–"
+        seconds, gflop = sum(p["gemm_seconds"] for p in timed), sum(p["gflop"] for p in timed)
+        return f"{1e3 * seconds:.2f} ms" + (f" ({100 * gflop / seconds / peak:.0f}%)" if peak else "")
+
     measured = (f" The fractions of the peak in this profile are of that one; the rounds measured "
                 f"{peaks[profile['dtype']]:.0f} GFLOP/s."
                 if profile.get("peak_gflops") and profile["dtype"] in peaks else "")
@@ -470,9 +494,10 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
         measured += (f" {len(over)} pass(es) ran above 100% of it (up to {100 * max(over):.0f}%): the GEMM "
                      f"under-measured the machine's peak, so the fractions here overstate the efficiency.")
     lines = [passes_line(profile, peaks) + measured, "",
-             "| convolution | input | calls | forward | backward | gradients |", "|---|---|---|---|---|---|"]
+             "| convolution | input | calls | forward | backward | gradients | both as plain GEMMs |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['layer']} | {r['input']} | {r['calls']} | {cell(r, 'forward')} | {cell(r, 'backward')} | "
-              f"{r['gradients'] or '–'} |" for r in profile["passes"]]
+              f"{r['gradients'] or '–'} | {gemms(r)} |" for r in profile["passes"]]
     return lines + [""]
 
 

@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import copy
 import logging
+import math
 import os
 import re
 import statistics
@@ -172,11 +173,12 @@ def time_once(case: Case) -> Measurement:
                                               num_threads=torch.get_num_threads()))
 
 
-def peak_beside(gemms: list[Case], flops: dict[tuple, tuple[float, float]], seconds: float = 0.1) -> float:
-    """The machine's sustained peak now, for the iteration timed next: each of ``gemms`` (one
-    dtype's peak cases, warm) run back to back for ``seconds`` (at least twice), its FLOPs over
-    that time; the best of them. Sustained as the iteration is: on a shared machine single
-    short calls can catch bursts of speed that a long iteration averages over."""
+def peak_beside(gemms: list[Case], seconds: float = 0.1) -> float:
+    """The machine's sustained peak now, for what is timed next: each of ``gemms`` (one
+    dtype's peak cases, warm, their FLOPs counted) run back to back for ``seconds`` (at least
+    twice), its FLOPs over that time; the best of them. Sustained as an iteration is: on a
+    shared machine single short calls can catch bursts of speed that a long iteration
+    averages over."""
     memory_policy(gemms[0])
     rates = []
     for gemm in gemms:
@@ -184,7 +186,7 @@ def peak_beside(gemms: list[Case], flops: dict[tuple, tuple[float, float]], seco
         while calls < 2 or clock() - start < seconds:
             gemm.fn()
             calls += 1
-        rates.append(calls * flops[gemm.flops_key][0] / (clock() - start) / 1e9)
+        rates.append(calls * gemm.flops / (clock() - start) / 1e9)
     return max(rates)
 
 
@@ -199,7 +201,8 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
             case.settle()
     gemms: dict[str, list[Case]] = {}
     for case in cases:
-        if case.group == "peak" and case.flops_key in flops:
+        case.flops, case.convolution_flops = flops.get(case.flops_key, (None, None))
+        if case.group == "peak" and case.flops:
             gemms.setdefault(case.dtype, []).append(case)
     parts: dict[int, list[Measurement]] = {id(c): [] for c in cases}
     for r in range(rounds):
@@ -208,7 +211,7 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
                 continue
             if case.group == "iteration" or case.single:
                 if case.group == "iteration" and case.dtype in gemms:
-                    case.peaks_beside.append(peak_beside(gemms[case.dtype], flops))
+                    case.peaks_beside.append(peak_beside(gemms[case.dtype]))
                 parts[id(case)].append(time_once(case))
                 if case.data_time:
                     case.data_times.append(case.data_time())
@@ -221,7 +224,6 @@ def measure(cases: list[Case], rounds: int, min_time: float, log: Callable[[str]
                 parts[id(case)].append(t.blocked_autorange(min_run_time=min_time))
     for case in cases:
         case.measurement = Measurement.merge(parts[id(case)])[0]
-        case.flops, case.convolution_flops = flops.get(case.flops_key, (None, None))
 
 
 # peaks -------------------------------------------------------------------------------
@@ -673,9 +675,9 @@ def kineto_quiet() -> Iterator[None]:
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
     """One profiled iteration of each recipe's reference and fast case: the top ops, the
     time per category (:func:`breakdown`), the convolutions' FLOPs (counted at warm-up) and
-    passes (:func:`convolution_passes`), with its dtype's peak GEMM timed between the passes
-    (the machine's speed can change between the rounds and this phase); the profiler's
-    tables to files."""
+    passes (:func:`convolution_passes`), with its dtype's peak GEMM run back to back between
+    the passes (:func:`peak_beside`; the machine's speed can change between the rounds and
+    this phase), whose median rate is the profile's peak; the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -699,7 +701,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
 
         def time_peak() -> None:
             if gemm and gemm.flops:
-                peak.append(gemm.flops / best_seconds(gemm.fn, 5) / 1e9)
+                peak.append(peak_beside([gemm]))
 
         passes = convolution_passes(case, device, between=time_peak)
         time_peak()
@@ -709,7 +711,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
                       "dtype": case.dtype, "convolution_gflop": (case.convolution_flops or 0) / 1e9,
                       "gflop": (case.flops or 0) / 1e9, "passes": passes,
-                      **({"peak_gflops": max(peak), "peak_gemm": gemm.name} if peak else {}),
+                      **({"peak_gflops": statistics.median(peak), "peak_gemm": gemm.name} if peak else {}),
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
@@ -754,13 +756,44 @@ def best_seconds(fn: Callable[[], Any], repeats: int) -> float:
     return min(times)
 
 
+def gemm_shapes(conv: nn.Module, input_shape: tuple[int, ...], output_shape: tuple[int, ...],
+                grads: tuple[bool, bool]) -> dict[str, list[tuple[int, int, int]]]:
+    """The matrix products (rows × depth × columns) one call of ``conv`` comes to, per pass,
+    lowered as im2col does: the forward, then the input's and the weight's gradients that
+    ``grads`` asks for; one per group. A convolution has a row per output position, a depth
+    of input channels × kernel positions and a column per output channel; a transposed one
+    is the input gradient of the convolution it transposes (a row per input position)."""
+    kernel, groups = math.prod(conv.kernel_size), conv.groups
+    if isinstance(conv, nn.modules.conv._ConvTransposeNd):
+        rows = input_shape[0] * math.prod(input_shape[2:])
+        depth, columns = conv.out_channels // groups * kernel, conv.in_channels // groups
+        forward, input_grad = (rows, columns, depth), (rows, depth, columns)
+    else:
+        rows = output_shape[0] * math.prod(output_shape[2:])
+        depth, columns = conv.in_channels // groups * kernel, conv.out_channels // groups
+        forward, input_grad = (rows, depth, columns), (rows, columns, depth)
+    backward = [g for g, needed in zip((input_grad, (columns, rows, depth)), grads) if needed]
+    return {"forward": [forward] * groups, "backward": backward * groups}
+
+
+def matmul_seconds(shape: tuple[int, int, int], device: torch.device, dtype: torch.dtype, repeats: int) -> float:
+    """The best time of a plain matrix product of ``shape`` (rows × depth × columns), over
+    both layouts of its second operand (depth-major, as im2col's weight, or column-major)."""
+    m, k, n = shape
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    return min(best_seconds(lambda: a @ b, repeats) for b in (torch.randn(k, n, device=device, dtype=dtype),
+                                                               torch.randn(n, k, device=device, dtype=dtype).t()))
+
+
 def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
                        between: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
     """Each convolution of one call of ``case`` timed alone (best of ``repeats``), forward and
     backward (one call for the gradients autograd needs, as in the iteration), with the
     iteration's shapes, dtype and layout: what its convolutions take when nothing else runs;
-    ``between`` runs before each. Rows: the layer, its input, its calls, per pass its seconds
-    and GFLOP (and the backward's gradients)."""
+    and its :func:`gemm_shapes` as plain matrix products (:func:`matmul_seconds`): what the
+    BLAS takes for the same FLOPs with no patches to copy or sum. ``between`` runs before
+    each. Rows: the layer, its input, its calls, per pass its seconds, GFLOP and GEMMs'
+    seconds (and the backward's gradients)."""
     dtype = DTYPES[case.levers.get("precision", "fp32")]
     rows = []
     for module, shape, grads, count in convolution_calls(case):
@@ -786,6 +819,7 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
             def backward() -> Any:
                 return torch.ops.aten.convolution_backward(grad, x, w, None, *geometry, [*grads, False])
         grad = torch.randn_like(forward())
+        shapes = gemm_shapes(module, shape, tuple(grad.shape), grads)
         passes = {"forward": forward, "backward": backward} if any(grads) else {"forward": forward}
         kind = next(c.__name__ for c in type(module).__mro__ if c.__module__.startswith("torch.nn"))
         row: dict[str, Any] = {"layer": f"{kind} {module.in_channels}→{module.out_channels}, "
@@ -797,7 +831,8 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
         for name, fn in passes.items():
             with FlopCounterMode(display=False) as counter:
                 fn()
-            row[name] = {"seconds": best_seconds(fn, repeats), "gflop": counter.get_total_flops() / 1e9}
+            row[name] = {"seconds": best_seconds(fn, repeats), "gflop": counter.get_total_flops() / 1e9,
+                         "gemm_seconds": sum(matmul_seconds(s, device, dtype, repeats) for s in shapes[name])}
         rows.append(row)
     return rows
 
