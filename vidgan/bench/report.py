@@ -413,7 +413,7 @@ def passes_line(profile: dict[str, Any], peaks: dict[str, float]) -> str:
             f"{1e3 * seconds:.0f} ms for {gflop:.0f} GFLOP, {rate:.0f} GFLOP/s")
     if not peak:
         return text + "."
-    where = (f" ({profile['peak_gemm']} run back to back between the passes, median: {peak:.0f} GFLOP/s)"
+    where = (f" (its peak GEMMs run back to back between the passes, median: {peak:.0f} GFLOP/s)"
              if profile.get("peak_gflops") else "")
     text += (f", {100 * rate / peak:.0f}% of the {profile['dtype']} peak{where}. With no time spent outside "
              f"them, the iteration ({profile['gflop']:.0f} GFLOP) would run at "

@@ -499,12 +499,6 @@ def peaks_of(cases: list[Case]) -> tuple[dict[str, float], dict[str, str]]:
     return peaks, sizes
 
 
-def peak_gemm(cases: list[Case], dtype: str) -> Case | None:
-    """The GEMM case that gave ``dtype``'s peak in the rounds."""
-    name = peaks_of(cases)[1].get(dtype)
-    return next((c for c in cases if c.group == "peak" and c.dtype == dtype and c.name == name), None)
-
-
 def roofline_bound(base_flops: float, base_peak: float, flops: float, peak: float) -> float:
     """The speed-up the hardware allows over the baseline: the baseline's FLOPs at its dtype's
     peak against this case's FLOPs at its own dtype's peak (both as fast as the machine goes).
@@ -675,7 +669,7 @@ def kineto_quiet() -> Iterator[None]:
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
     """One profiled iteration of each recipe's reference and fast case: the top ops, the
     time per category (:func:`breakdown`), the convolutions' FLOPs (counted at warm-up) and
-    passes (:func:`convolution_passes`), with its dtype's peak GEMM run back to back between
+    passes (:func:`convolution_passes`), with its dtype's peak GEMMs run back to back between
     the passes (:func:`peak_beside`; the machine's speed can change between the rounds and
     this phase), whose median rate is the profile's peak; the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
@@ -697,11 +691,11 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
             case.settle()
         name = f"profile-{device.type}-{case.name}-{case.config}.txt"
         (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
-        gemm, peak = peak_gemm(cases, case.dtype), []
+        gemms, peak = [c for c in cases if c.group == "peak" and c.dtype == case.dtype and c.flops], []
 
         def time_peak() -> None:
-            if gemm and gemm.flops:
-                peak.append(peak_beside([gemm]))
+            if gemms:
+                peak.append(peak_beside(gemms))
 
         passes = convolution_passes(case, device, between=time_peak)
         time_peak()
@@ -711,7 +705,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         found.append({"device": device.type, "recipe": case.name, "config": case.config, "file": name,
                       "dtype": case.dtype, "convolution_gflop": (case.convolution_flops or 0) / 1e9,
                       "gflop": (case.flops or 0) / 1e9, "passes": passes,
-                      **({"peak_gflops": statistics.median(peak), "peak_gemm": gemm.name} if peak else {}),
+                      **({"peak_gflops": statistics.median(peak)} if peak else {}),
                       "top": [{"op": e.key, "self_ms": getattr(e, attr) / 1e3, "calls": e.count,
                                "share": getattr(e, attr) / total} for e in top],
                       "categories": [{"category": k, "ms": ms, "share": ms / spent} for k, ms in categories.items()]})
