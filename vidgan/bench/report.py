@@ -369,9 +369,9 @@ def fast_profile(results: dict[str, Any], device: str) -> dict[str, Any]:
 
 
 def profile_peak(profile: dict[str, Any], peaks: dict[str, float]) -> float | None:
-    """The peak a profile's lines compare with: its dtype's peak GEMM timed between its
-    passes (the machine's speed in that phase) where the run has it, else the rounds' peak
-    (``peaks``) of its dtype."""
+    """The peak a profile's lines compare with: its dtype's peak GEMMs run between its passes
+    (the median of their sustained rates: the machine's speed in that phase) where the run
+    has them, else the rounds' peak (``peaks``) of its dtype."""
     return profile.get("peak_gflops") or peaks.get(profile.get("dtype", ""))
 
 
@@ -491,7 +491,7 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
     over = [p["gflop"] / p["seconds"] / peak for r in profile["passes"] for n, p in r.items()
             if n in PASSES and peak and p["gflop"] / p["seconds"] > peak]
     if over:
-        measured += (f" {len(over)} pass(es) ran above 100% of it (up to {100 * max(over):.0f}%): the GEMM "
+        measured += (f" {len(over)} pass(es) ran above 100% of it (up to {100 * max(over):.0f}%): the GEMMs "
                      f"under-measured the machine's peak, so the fractions here overstate the efficiency.")
     lines = [passes_line(profile, peaks) + measured, "",
              "| convolution | input | calls | forward | backward | gradients | both as plain GEMMs |",
