@@ -475,6 +475,19 @@ def test_gemm_shapes_have_the_flops_of_each_pass(conv, shape, grads):
     assert len(shapes["backward"]) == sum(grads) * conv.groups
 
 
+def test_convolution_passes_time_a_groups_gemm_once_and_count_it_per_group(monkeypatch):
+    torch.manual_seed(0)
+    grouped = nn.Conv2d(4, 6, 4, 2, 1, groups=2)
+    x = torch.randn(2, 4, 8, 8)
+    case = runner.Case("iteration", "cpu", "net", "plain", "iteration", "fp32", lambda: grouped(x).sum().backward(),
+                       modules=[grouped], levers={"precision": "fp32"})
+    timed = []
+    monkeypatch.setattr(runner, "matmul_seconds", lambda shape, *args: timed.append(shape) or 0.5)
+    [row] = runner.convolution_passes(case, torch.device("cpu"), repeats=1)
+    assert timed == [(32, 32, 3), (3, 32, 32)]  # forward, weight gradient: one group's each
+    assert row["forward"]["gemm_seconds"] == row["backward"]["gemm_seconds"] == 1.0  # two groups
+
+
 @pytest.mark.parametrize("times", [(0.4, 0.25), (0.25, 0.4)])
 def test_matmul_seconds_times_both_layouts_and_keeps_the_faster(monkeypatch, times):
     layouts = []

@@ -45,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -826,7 +827,8 @@ def convolution_passes(case: Case, device: torch.device, repeats: int = 5,
             with FlopCounterMode(display=False) as counter:
                 fn()
             row[name] = {"seconds": best_seconds(fn, repeats), "gflop": counter.get_total_flops() / 1e9,
-                         "gemm_seconds": sum(matmul_seconds(s, device, dtype, repeats) for s in shapes[name])}
+                         "gemm_seconds": sum(n * matmul_seconds(s, device, dtype, repeats)  # a group's once
+                                             for s, n in Counter(shapes[name]).items())}
         rows.append(row)
     return rows
 
