@@ -568,10 +568,12 @@ def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(m
     assert row["forward"]["seconds"] > 0 and row["backward"]["seconds"] > 0
 
 
-def test_the_profiles_time_the_peak_gemms_between_their_convolution_passes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("every, timed_before", [(1, 2), (runner.PEAK_EVERY, 1)])
+def test_the_profiles_time_the_peak_gemms_between_their_convolution_passes(tmp_path, monkeypatch, every,
+                                                                           timed_before):
     """The machine's speed can change between the rounds and the profiles: the dtype's peak
-    GEMMs are run back to back again before each convolution's passes and after the last,
-    and the profile keeps the median of those rates."""
+    GEMMs are run back to back again before every ``PEAK_EVERY``-th convolution's passes and
+    after the last, and the profile keeps the median of those rates."""
     torch.manual_seed(0)
     video, frames = nn.Conv3d(4, 6, 4, (1, 2, 2), (0, 1, 1)), nn.Conv2d(5, 3, 4, 2, 1)
     x, z = torch.randn(2, 4, 7, 8, 8), torch.randn(3, 5, 8, 8)
@@ -580,11 +582,12 @@ def test_the_profiles_time_the_peak_gemms_between_their_convolution_passes(tmp_p
                        levers={"precision": "fp32"})
     small, large = (timed("peak", f"matmul {n}×{n}", "fp32", "fp32", 2 * n ** 3, [1.0]) for n in (32, 64))
     other_dtype = timed("peak", "matmul 64×64", "bf16", "bf16", 2 * 64 ** 3, [1.0])
-    rates, calls = iter([3.0, 1.0, 2.0]), []
+    rates, calls = iter([3.0, 1.0, 2.0][:timed_before] + [2.0]), []
+    monkeypatch.setattr(runner, "PEAK_EVERY", every)
     monkeypatch.setattr(runner, "peak_beside", lambda gemms: calls.append(gemms) or next(rates))
     [profile] = runner.profile_iterations([small, large, other_dtype, step], torch.device("cpu"), tmp_path)
-    assert len(profile["passes"]) == 2 and calls == [[small, large]] * 3
-    assert profile["peak_gflops"] == 2.0
+    assert len(profile["passes"]) == 2 and calls == [[small, large]] * (timed_before + 1)  # and after the last
+    assert profile["peak_gflops"] == (2.0 if every == 1 else 2.5)
 
 
 def test_the_passes_are_judged_against_the_peak_timed_between_them():

@@ -87,6 +87,7 @@ with _no_warnings_from("torch.utils.cpp_extension"):
 
 RECIPES = ("mocogan-categorical", "mocogan", "mocogan-patch")
 PROFILED = ("reference", "fast")  # the iterations profiled
+PEAK_EVERY = 4  # a profile times its peak GEMMs before every 4th convolution and after the last
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -670,9 +671,10 @@ def kineto_quiet() -> Iterator[None]:
 def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> list[dict[str, Any]]:
     """One profiled iteration of each recipe's reference and fast case: the top ops, the
     time per category (:func:`breakdown`), the convolutions' FLOPs (counted at warm-up) and
-    passes (:func:`convolution_passes`), with its dtype's peak GEMMs run back to back between
-    the passes (:func:`peak_beside`; the machine's speed can change between the rounds and
-    this phase), whose median rate is the profile's peak; the profiler's tables to files."""
+    passes (:func:`convolution_passes`), with its dtype's peak GEMMs run back to back before
+    every :data:`PEAK_EVERY`-th pass and after the last (:func:`peak_beside`; the machine's
+    speed can change between the rounds and this phase), whose median rate is the profile's
+    peak; the profiler's tables to files."""
     from torch.profiler import ProfilerActivity, profile
 
     out.mkdir(parents=True, exist_ok=True)
@@ -692,14 +694,15 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
             case.settle()
         name = f"profile-{device.type}-{case.name}-{case.config}.txt"
         (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
-        gemms, peak = [c for c in cases if c.group == "peak" and c.dtype == case.dtype and c.flops], []
+        gemms, peak, seen = [c for c in cases if c.group == "peak" and c.dtype == case.dtype and c.flops], [], [0]
 
-        def time_peak() -> None:
-            if gemms:
+        def time_peak(last: bool = False) -> None:
+            if gemms and (last or seen[0] % PEAK_EVERY == 0):
                 peak.append(peak_beside(gemms))
+            seen[0] += 1
 
         passes = convolution_passes(case, device, between=time_peak)
-        time_peak()
+        time_peak(last=True)
         total = sum(getattr(e, attr) for e in events) or 1.0
         spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
