@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import itertools
 import logging
 import math
 import os
@@ -694,15 +695,19 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
             case.settle()
         name = f"profile-{device.type}-{case.name}-{case.config}.txt"
         (out / name).write_text(events.table(sort_by="self_cuda_time_total" if cuda else attr, row_limit=25) + "\n")
-        gemms, peak, seen = [c for c in cases if c.group == "peak" and c.dtype == case.dtype and c.flops], [], [0]
+        gemms, peak = [c for c in cases if c.group == "peak" and c.dtype == case.dtype and c.flops], []
+        passes_seen = itertools.count()
 
-        def time_peak(last: bool = False) -> None:
-            if gemms and (last or seen[0] % PEAK_EVERY == 0):
+        def time_peak() -> None:
+            if gemms:
                 peak.append(peak_beside(gemms))
-            seen[0] += 1
 
-        passes = convolution_passes(case, device, between=time_peak)
-        time_peak(last=True)
+        def before_pass() -> None:
+            if next(passes_seen) % PEAK_EVERY == 0:
+                time_peak()
+
+        passes = convolution_passes(case, device, between=before_pass)
+        time_peak()
         total = sum(getattr(e, attr) for e in events) or 1.0
         spent = sum(categories.values()) or 1.0
         top = sorted(events, key=lambda e: getattr(e, attr), reverse=True)[:8]
