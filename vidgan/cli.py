@@ -84,7 +84,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     from vidgan.convert import convert_discriminator, convert_generator, load_original
     from vidgan.config import load_config
     from vidgan.training import checkpoint
-    from vidgan.training.trainer import build_critics, build_generator
+    from vidgan.build import build_critics, build_generator
 
     cfg = load_config(args.overrides)
     generator = build_generator(cfg)

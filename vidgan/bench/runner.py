@@ -294,7 +294,7 @@ class Stack:
 
 def stacks(configs: dict[str, DictConfig], device: torch.device) -> list[Stack]:
     """The decoder at the image and the video batch, and every recipe's discriminators."""
-    from vidgan.training.trainer import build_generator
+    from vidgan.build import build_generator
 
     headline = configs[HEADLINE]
     decoder = build_generator(headline).decoder

@@ -22,7 +22,6 @@ import logging
 import random
 import signal
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -39,7 +38,8 @@ from torch.profiler import record_function
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
 from vidgan.errors import VidganError
-from vidgan.registry import AUGMENTATIONS, DATASETS, DISCRIMINATORS, GENERATORS, LOSSES, Registry
+from vidgan.build import Critic, build_critics, build_generator, prepare, resolve_device
+from vidgan.registry import DATASETS
 from vidgan.training import checkpoint, distributed, levers
 from vidgan.training.prefetch import Prefetcher
 from vidgan.training.samples import write_gif
@@ -49,55 +49,6 @@ log = logging.getLogger("vidgan")
 
 class NonFiniteLoss(VidganError):
     """A loss became NaN or infinite and ``train.on_nan`` is ``stop``."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VidganError("device=cuda but no CUDA device is available; use device=cpu or device=auto")
-    return torch.device(name)
-
-
-def build_component(registry: Registry, name: str, where: str, **kwargs: Any) -> Any:
-    """``registry.build``; a component's ValueError (its check of its options) becomes a
-    one-line error naming the config section, e.g. ``generator 'mocogan-warp': ...``."""
-    try:
-        return registry.build(name, **kwargs)
-    except ValueError as err:
-        raise VidganError(f"{where} {name!r}: {err}") from None
-
-
-def build_generator(cfg: DictConfig) -> nn.Module:
-    return build_component(GENERATORS, cfg.generator.name, "generator", **C.generator_kwargs(cfg))
-
-
-@dataclass
-class Critic:
-    """A discriminator with its loss, auxiliary losses, batch size, weight, optimiser and the
-    augmentation applied to both its real and fake inputs (identity when none).
-
-    With ``projection`` its real/fake logit is conditioned on the class (a projection
-    discriminator): the class head's logit for the clip's class is added to it, so the
-    critic judges a clip as a real one of that class (:meth:`conditioned`).
-    """
-
-    name: str
-    net: nn.Module
-    loss: Any
-    aux: list[Any]
-    batch: int
-    weight: float
-    optimizer: torch.optim.Optimizer
-    augment: nn.Module
-    projection: bool = False
-
-    def conditioned(self, logits: torch.Tensor, classes: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
-        """``logits`` (``b t'``) plus each clip's class logit from ``classes`` (``b k``) with
-        ``projection``, else ``logits`` as they are."""
-        if not self.projection:
-            return logits
-        return logits + classes.gather(1, labels[:, None])
 
 
 def class_accuracy(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -153,39 +104,6 @@ def adam(module: nn.Module, cfg: DictConfig, fused: bool = False) -> torch.optim
         weight_decay=cfg.optim.weight_decay, fused=True if fused else None)
 
 
-def prepare(module: nn.Module, cfg: DictConfig, device: torch.device) -> nn.Module:
-    if cfg.train.sync_batchnorm and distributed.launched():
-        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
-    module = module.to(device)
-    distributed.broadcast_state(module)
-    return module
-
-
-def build_spec(spec: Any, section: str, registry: Registry) -> Any:
-    """Build the component a config names: ``NAME`` or ``{name: NAME, key: value, ...}``."""
-    name, kwargs = C.component_spec(spec, section, registry)
-    return build_component(registry, name, section, **kwargs)
-
-
-def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = False) -> list[Critic]:
-    critics = []
-    for name, section in cfg.discriminators.items():
-        where = f"discriminators.{name}"
-        net = prepare(build_component(DISCRIMINATORS, section.name, where, **C.discriminator_kwargs(cfg, name)),
-                      cfg, device)
-        loss = build_spec(section.get("loss", "bce"), f"{where}.loss", LOSSES)
-        aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
-        augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
-                   if section.get("augment") else nn.Identity())
-        projection = bool(section.get("projection", False))
-        if projection and not getattr(net, "dim_categorical", 0):
-            raise VidganError(f"{where}.projection needs a discriminator with class outputs "
-                              f"(categorical-video), got {section.name!r}; remove projection or change the name")
-        critics.append(Critic(name, net, loss, aux, section.get("batch", 1), float(section.get("weight", 1.0)),
-                              adam(net, cfg, fused_optim), augment, projection))
-    return critics
-
-
 def python_numpy_rng_state() -> dict[str, Any]:
     """Python's and NumPy's global RNG states as plain data and tensors (weights_only-safe)."""
     version, internal, gauss = random.getstate()
@@ -221,8 +139,13 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the same initial weights on every process
         dataset = DATASETS.build(C.dataset_name(cfg), **C.dataset_kwargs(cfg))
         self.dataset = distributed.shard(dataset, self.rank, self.world) if self.world > 1 else dataset
-        self.generator = prepare(build_generator(cfg), cfg, self.device)
-        self.critics = build_critics(cfg, self.device, self.levers.fused_optim)
+        sync_batchnorm = cfg.train.sync_batchnorm and distributed.launched()
+        self.generator = prepare(build_generator(cfg), self.device, sync_batchnorm)
+        distributed.broadcast_state(self.generator)
+        self.critics = build_critics(cfg, self.device, sync_batchnorm)
+        for critic in self.critics:
+            distributed.broadcast_state(critic.net)
+            critic.optimizer = adam(critic.net, cfg, self.levers.fused_optim)
         self.g_optimizer = adam(self.generator, cfg, self.levers.fused_optim)
         self.ema = (AveragedModel(self.generator, multi_avg_fn=ema_with_warm_up(cfg.train.ema_decay),
                                   use_buffers=True) if cfg.train.ema_decay > 0 else None)
