@@ -58,14 +58,14 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from vidgan import accel as levers
 from vidgan import config as C
+from vidgan.accel import Levers
+from vidgan.accel.gemm import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
 from vidgan.bench import report
 from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
-from vidgan.gemm_conv import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
 from vidgan.registry import DISCRIMINATORS
-from vidgan.training import levers
-from vidgan.training.levers import Levers
 
 
 @contextlib.contextmanager
