@@ -129,7 +129,6 @@ def test_compiled_critic_matches_eager_within_1e_5():
 
 
 # CUDA ---------------------------------------------------------------------------------------
-# CUDA ---------------------------------------------------------------------------------------
 @CUDA
 def test_fast_mode_on_cuda_within_5_percent_of_fp32(tiny):
     cuda = [o for o in tiny if o != "device=cpu"] + ["device=cuda"]

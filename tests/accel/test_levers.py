@@ -13,7 +13,6 @@ from vidgan.config import Levers, TrainConfig, load_config
 from vidgan.errors import VidganError
 
 
-# resolving modes and levers ----------------------------------------------------------------
 def resolve(device="cpu", **train):
     return levers.resolve(OmegaConf.create(train), torch.device(device))
 

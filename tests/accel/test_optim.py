@@ -1,7 +1,6 @@
 """Fused Adam (train.fused_optim): DenseAdam steps as PyTorch's fused Adam, without copying
 channels_last gradients, and trains like the default Adam."""
 
-import pytest
 import torch
 from torch import nn
 from trainers import make, max_difference, state, train
@@ -9,7 +8,6 @@ from trainers import make, max_difference, state, train
 from vidgan.accel import DenseAdam
 
 
-# numeric levers: within a stated bound ------------------------------------------------------
 def test_fused_adam_within_1e_5_after_three_steps(tiny):
     plain, fused = make(tiny), make(tiny, "train.fused_optim=true")
     assert all(g["fused"] for g in fused.g_optimizer.param_groups) and isinstance(fused.g_optimizer, DenseAdam)

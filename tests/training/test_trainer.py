@@ -6,7 +6,6 @@ import torch
 from trainers import make, max_difference, state, train
 
 
-# the reference mode -------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, extra, forwards", [
     ("reference", [], 4), ("standard", [], 4), ("standard", ["train.reuse_fakes=true"], 2), ("fast", [], 2)])
 def test_generator_forwards_per_iteration(tiny, mode, extra, forwards):
@@ -25,7 +24,7 @@ def test_generator_forwards_per_iteration(tiny, mode, extra, forwards):
     assert latents.count(per_image_step) == (2 if forwards == 4 else 1)
 
 
-# algorithmic levers: exact ------------------------------------------------------------------
+# the algorithmic levers: exactly the plain algorithm ----------------------------------------
 def test_skip_critic_grads_changes_nothing(tiny):
     plain, skip = make(tiny), make(tiny, "train.skip_critic_grads=true")
     assert train(plain, 2) == train(skip, 2)
