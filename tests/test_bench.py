@@ -19,10 +19,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.benchmark import Measurement
 from torch.utils.benchmark.utils.common import TaskSpec
 
+from vidgan import accel as levers
 from vidgan.bench import report as bench_report
 from vidgan.bench import runner
 from vidgan.cli import main
-from vidgan.training import levers
 
 # The TINY overrides of conftest without the ones the runner sets itself.
 SMALL = ["data.image_size=32", "data.video_length=13", "data.every_nth=1", "data.options.num_videos=16",
@@ -518,9 +518,9 @@ def test_the_passes_line_splits_the_kernels_time_into_gemms_and_lowering():
 def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch):
     """Calls that run as GEMMs (train.conv3d_gemm, conv2d_gemm, conv_transpose_gemm) are
     timed as such, labelled so, with the same FLOPs as the convolutions they compute."""
-    from vidgan import gemm_conv
+    from vidgan.accel.gemm import thresholds, use_gemm
 
-    monkeypatch.setattr(gemm_conv, "MIN_DEPTH", 1)  # these small layers too
+    monkeypatch.setattr(thresholds, "MIN_DEPTH", 1)  # these small layers too
 
     def nets(gemm):
         torch.manual_seed(0)
@@ -528,7 +528,7 @@ def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch
                                 nn.ConvTranspose2d(5, 3, 4, 2, 1))
         if gemm:
             for net, kind in ((video, nn.Conv3d), (image, nn.Conv2d), (frames, nn.ConvTranspose2d)):
-                gemm_conv.use_gemm(net, kind)
+                use_gemm(net, kind)
         return video, image, frames
 
     def case(gemm):
@@ -551,12 +551,12 @@ def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch
 
 
 def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(monkeypatch):
-    from vidgan import gemm_conv
+    from vidgan.accel.gemm import thresholds, use_gemm
 
-    monkeypatch.setattr(gemm_conv, "AMX", True)
+    monkeypatch.setattr(thresholds, "amx", lambda: True)
     torch.manual_seed(0)
     first = nn.Conv3d(3, 4, 4, (1, 2, 2), (0, 1, 1))
-    gemm_conv.use_gemm(first, nn.Conv3d)
+    use_gemm(first, nn.Conv3d)
     x = torch.randn(2, 3, 6, 8, 8, requires_grad=True)
     case = runner.Case("iteration", "cpu", "net", "fast", "iteration", "fp32", lambda: first(x).sum().backward(),
                        modules=[first], levers={"precision": "fp32"})

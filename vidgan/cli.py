@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def write_run_report(trainer) -> None:
     """Record the machine and write RUN/report.html; a failure is a warning, never a failed run."""
-    from vidgan.report import record_machine, write_report
+    from vidgan.run_page import record_machine, write_report
 
     try:
         record_machine(trainer.run_dir, trainer.step, trainer.device)
@@ -45,7 +45,7 @@ def write_run_report(trainer) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from vidgan.report import write_report
+    from vidgan.run_page import write_report
 
     console.print(f"wrote {write_report(args.run, args.out)}")
 
@@ -84,7 +84,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     from vidgan.convert import convert_discriminator, convert_generator, load_original
     from vidgan.config import load_config
     from vidgan.training import checkpoint
-    from vidgan.training.trainer import build_critics, build_generator
+    from vidgan.build import build_critics, build_generator
 
     cfg = load_config(args.overrides)
     generator = build_generator(cfg)

@@ -41,7 +41,7 @@ def spy_on_prefetching(t):
     real_batches = t.real_batches
 
     def spy():
-        seen.append(t._prefetch is not None and len(prefetch_threads()) == 1)
+        seen.append(t.real.prefetcher is not None and len(prefetch_threads()) == 1)
         return real_batches()
 
     t.real_batches = spy

@@ -58,14 +58,14 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from vidgan import accel as levers
 from vidgan import config as C
+from vidgan.accel import Levers
+from vidgan.accel.gemm import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
 from vidgan.bench import report
 from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
-from vidgan.gemm_conv import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
 from vidgan.registry import DISCRIMINATORS
-from vidgan.training import levers
-from vidgan.training.levers import Levers
 
 
 @contextlib.contextmanager
@@ -294,7 +294,7 @@ class Stack:
 
 def stacks(configs: dict[str, DictConfig], device: torch.device) -> list[Stack]:
     """The decoder at the image and the video batch, and every recipe's discriminators."""
-    from vidgan.training.trainer import build_generator
+    from vidgan.build import build_generator
 
     headline = configs[HEADLINE]
     decoder = build_generator(headline).decoder

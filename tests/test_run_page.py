@@ -15,9 +15,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from vidgan.config import load_config
-from vidgan.report import MAX_SAMPLES, _spread, render, scalar_groups, segments
+from vidgan.run_page import MAX_SAMPLES, _spread, render, scalar_groups, segments
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 CELL = 32 + 2
 
