@@ -19,8 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.benchmark import Measurement
 from torch.utils.benchmark.utils.common import TaskSpec
 
-from vidgan.bench import report as bench_report
-from vidgan.bench import runner
+from vidgan.bench import cases, machine, passes, peaks, profile as bench_profile, run, sentences, summary as bench_summary, tables, timing, verdicts
 from vidgan.cli import main
 from vidgan.training import levers
 
@@ -143,7 +142,7 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
         table = (tmp_path / profile["file"]).read_text()
         assert "Self CPU" in table and profile["top"][0]["op"] in table
         spent = {c["category"]: c["ms"] for c in profile["categories"]}
-        assert tuple(spent) == runner.CATEGORIES
+        assert tuple(spent) == bench_profile.CATEGORIES
         assert sum(c["share"] for c in profile["categories"]) == pytest.approx(1.0)
         for category in ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
                          "optimiser steps", "data"):
@@ -151,7 +150,7 @@ def test_full_mode_times_every_stack_and_profiles(tmp_path, capfd):
         iteration = next(r for r in iterations if r["name"] == profile["recipe"] and r["config"] == profile["config"])
         assert 0.9 * iteration["gflop"] < profile["convolution_gflop"] < iteration["gflop"]  # nearly all FLOPs
         # each convolution pass timed alone: together exactly the iteration's convolution FLOPs
-        passes = [(r["calls"], r[name]) for r in profile["passes"] for name in bench_report.PASSES if name in r]
+        passes = [(r["calls"], r[name]) for r in profile["passes"] for name in verdicts.PASSES if name in r]
         assert sum(calls * p["gflop"] for calls, p in passes) == pytest.approx(profile["convolution_gflop"])
         assert all(p["seconds"] > 0 for _, p in passes)
         assert all("forward" in r and ("backward" in r) == bool(r["gradients"]) for r in profile["passes"])
@@ -175,9 +174,9 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
 
 def test_report_and_runner_import_one_way_and_quietly():
     """The report reads data only (no runner, no torch); importing the runner prints nothing."""
-    code = ("import sys, vidgan.bench.report; "
-            "assert 'vidgan.bench.runner' not in sys.modules and 'torch' not in sys.modules; "
-            "import vidgan.bench.runner")
+    code = ("import sys, vidgan.bench.tables; "
+            "assert 'vidgan.bench.run' not in sys.modules and 'torch' not in sys.modules; "
+            "import vidgan.bench.run")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == "", result.stderr
 
@@ -185,7 +184,7 @@ def test_report_and_runner_import_one_way_and_quietly():
 def cpu_results(flags, native_bf16):
     """A recorded CPU run whose fast iteration misses the target: 2 s vs 2.4 s."""
     precision = "bf16" if native_bf16 else "fp32"
-    iteration = {"group": "iteration", "name": bench_report.HEADLINE, "direction": "iteration", "note": "",
+    iteration = {"group": "iteration", "name": verdicts.HEADLINE, "direction": "iteration", "note": "",
                  "runs": 2, "iqr": 0.0}
     rows = [{**iteration, "config": "reference", "dtype": "fp32", "levers": {"precision": "fp32"},
              "median": 2.4, "times": [2.4, 2.4], "speedup": 1.0, "speedup_range": [1.0, 1.0], "gflop": 220.0,
@@ -214,7 +213,7 @@ def cpu_results(flags, native_bf16):
     ([], False, ["(its CPU flags were not recorded)"], ["include neither"]),
 ])
 def test_cpu_sentences_follow_the_recorded_flags(flags, native, says, never):
-    text = bench_report.markdown(cpu_results(flags, native))
+    text = tables.markdown(cpu_results(flags, native))
     assert "1.20x** (target 3x" in text  # the target is missed, so what holds it back is written
     assert f"the FLOPs bound the gain at 1.50x (the reference's GFLOP at the fp32 peak against the fast " \
            f"mode's at the {'bf16' if native else 'fp32'} peak); the measured 1.20x falls short of it." in text
@@ -227,7 +226,7 @@ def test_cpu_sentences_follow_the_recorded_flags(flags, native, says, never):
 
 def timed(group, name, config, dtype, flops, times, **kwargs):
     """A case as the runner leaves it after timing: its FLOPs and its times (seconds per call)."""
-    case = runner.Case(group, "cpu", name, config, "gemm" if group == "peak" else "iteration", dtype,
+    case = timing.Case(group, "cpu", name, config, "gemm" if group == "peak" else "iteration", dtype,
                        lambda: None, **kwargs)
     case.flops = flops
     case.measurement = Measurement(1, times, TaskSpec("fn()", "pass"))
@@ -235,7 +234,7 @@ def timed(group, name, config, dtype, flops, times, **kwargs):
 
 
 def test_the_peak_is_the_best_size_at_its_best_run():
-    summary = runner.summarise([
+    summary = bench_summary.summarise([
         timed("peak", "matmul 512×512", "fp32", "fp32", 1e9, [0.01, 0.05, 0.05]),  # best 100, median 20
         timed("peak", "matmul 768×768", "fp32", "fp32", 2e9, [0.05, 0.05, 0.05]),  # 40
         timed("peak", "matmul 1024×1024", "fp32", "fp32", 4e9, [0.05, 0.05, 0.06]),  # best and median 80
@@ -250,7 +249,7 @@ def test_the_peak_is_the_best_size_at_its_best_run():
 
 
 def test_the_peak_takes_the_faster_library_and_the_report_names_both():
-    summary = runner.summarise([
+    summary = bench_summary.summarise([
         timed("peak", "matmul 1024×1024", "fp32", "fp32", 4e9, [0.02, 0.03]),  # 200
         timed("peak", "1×1 conv 1024→1024 ch × 1024 px", "fp32", "fp32", 4e9, [0.01, 0.02]),  # 400
         timed("peak", "matmul 1024×1024", "bf16", "bf16", 4e9, [0.005]),  # 800
@@ -258,7 +257,7 @@ def test_the_peak_takes_the_faster_library_and_the_report_names_both():
     ])
     assert summary["peaks_gflops"] == pytest.approx({"fp32": 400.0, "bf16": 800.0})
     assert summary["peak_sizes"] == {"fp32": "1×1 conv 1024→1024 ch × 1024 px", "bf16": "matmul 1024×1024"}
-    assert bench_report.libraries({"devices": {"cpu": summary}}) == [
+    assert sentences.libraries({"devices": {"cpu": summary}}) == [
         "- cpu fp32: 1×1 convolutions 400.0 GFLOP/s, matmuls 200.0 (2.00x).",
         "- cpu bf16: matmuls 800.0 GFLOP/s, 1×1 convolutions 500.0 (1.60x).", ""]
 
@@ -267,10 +266,10 @@ def test_roofline_of_full_iterations():
     """Reference: 200 GFLOP in fp32 (peak 100 GFLOP/s); fast: 100 GFLOP in bf16 (peak 400): the
     hardware allows (200 / 100) / (100 / 400) = 8x. Measured: 4x with data, 2x without."""
     def iteration(config, dtype, flops, times, precomputed=False):
-        return timed("iteration", bench_report.HEADLINE, config, dtype, flops, times,
+        return timed("iteration", verdicts.HEADLINE, config, dtype, flops, times,
                      baseline=config.startswith("reference"), precomputed=precomputed)
 
-    summary = runner.summarise([
+    summary = bench_summary.summarise([
         timed("peak", "matmul 1024×1024", "fp32", "fp32", 100e9, [1.0]),
         timed("peak", "matmul 1024×1024", "bf16", "bf16", 400e9, [1.0]),
         iteration("reference", "fp32", 200e9, [4.0, 4.0]),
@@ -284,11 +283,11 @@ def test_roofline_of_full_iterations():
     assert ref["bound_speedup"] == pytest.approx(1.0) and ref["bound_reached"] == pytest.approx(1.0)
     assert fast["speedup"] == pytest.approx(4.0) and fast["bound_reached"] == pytest.approx(0.5)
     assert fast_alone["speedup"] == pytest.approx(2.0) and fast_alone["bound_reached"] == pytest.approx(0.25)
-    assert runner.roofline_bound(220e9, 116.0, 189e9, 116.0) == pytest.approx(220 / 189)
+    assert peaks.roofline_bound(220e9, 116.0, 189e9, 116.0) == pytest.approx(220 / 189)
 
     results = cpu_results([], False)
     results["devices"]["cpu"] = summary
-    text = bench_report.markdown(results)
+    text = tables.markdown(results)
     assert "| cpu | mocogan-categorical | fast | 100 | 100.0 | 25% of bf16 | 8.00x | 4.00x | 50% |" in text
     assert "| cpu | mocogan-categorical | fast, data precomputed | 100 | 100.0 | 25% of bf16 | 8.00x | 2.00x | 25% |" \
         in text
@@ -300,7 +299,7 @@ def test_fractions_above_the_peak_are_called_under_measured():
     summary = results["devices"]["cpu"]
     summary["peak_sizes"] = {"fp32": "matmul 1024×1024"}
     summary["rows"][1].update(peak_fraction=1.3, gflops_per_s=150.8)
-    text = bench_report.markdown(results)
+    text = tables.markdown(results)
     assert ("**Above the peak on cpu:** 1 row(s) run at more than 100% of the fp32 peak (up to 130%): this run "
             "under-measured the fp32 peak (116.0 GFLOP/s, from matmul 1024×1024)") in text
 
@@ -332,7 +331,7 @@ def test_fractions_above_the_peak_are_called_under_measured():
     (["aten::lerp_"], "other"),
 ])
 def test_profiler_ops_fall_into_categories(names, category):
-    assert runner.category(names) == category
+    assert bench_profile.category(names) == category
 
 
 def test_breakdown_counts_backward_ops_with_their_forward_op():
@@ -343,19 +342,19 @@ def test_breakdown_counts_backward_ops_with_their_forward_op():
     latents = event("vidgan.latents", 1)
     gru = event("aten::gru_cell", 2, latents, sequence_nr=7)
     conv = event("aten::conv3d", 4, sequence_nr=8)
-    node = event(f"{runner.BACKWARD}: SigmoidBackward0", 0.5, sequence_nr=7, fwd_thread=1)
-    conv_node = event(f"{runner.BACKWARD}: ConvolutionBackward0", 1, sequence_nr=8, fwd_thread=1)
-    unmatched = event(f"{runner.BACKWARD}: torch::autograd::AccumulateGrad", 0.25, fwd_thread=1)
+    node = event(f"{bench_profile.BACKWARD}: SigmoidBackward0", 0.5, sequence_nr=7, fwd_thread=1)
+    conv_node = event(f"{bench_profile.BACKWARD}: ConvolutionBackward0", 1, sequence_nr=8, fwd_thread=1)
+    unmatched = event(f"{bench_profile.BACKWARD}: torch::autograd::AccumulateGrad", 0.25, fwd_thread=1)
     events = [latents, gru, event("aten::sigmoid", 3, gru, sequence_nr=7), conv, node,
               event("aten::sigmoid_backward", 5, node), conv_node, event("aten::convolution_backward", 6, conv_node),
               unmatched, event("aten::add_", 0.75, unmatched)]
-    spent = runner.breakdown(events, "self_cpu_time_total")
-    assert spent == pytest.approx({**dict.fromkeys(runner.CATEGORIES, 0.0), "motion GRU and samplers": 11.5,
+    spent = bench_profile.breakdown(events, "self_cpu_time_total")
+    assert spent == pytest.approx({**dict.fromkeys(bench_profile.CATEGORIES, 0.0), "motion GRU and samplers": 11.5,
                                    "convolutions": 11.0, "other": 1.0})
 
 
 def test_convolution_line_divides_the_profiled_convolutions_flops_by_their_time():
-    from vidgan.bench.report import convolution_line
+    from vidgan.bench.sentences import convolution_line
     profile = {"dtype": "bf16", "convolution_gflop": 150.0,
                "categories": [{"category": "convolutions", "ms": 500.0}, {"category": "other", "ms": 100.0}]}
     assert convolution_line(profile, {"bf16": 400.0}) == (
@@ -365,7 +364,9 @@ def test_convolution_line_divides_the_profiled_convolutions_flops_by_their_time(
 
 
 def test_the_fast_iteration_is_judged_against_the_peak_of_its_dtype():
-    from vidgan.bench.report import peak_verdict
+    from vidgan.bench.sentences import peak_share
+    from vidgan.bench.verdicts import iteration_peak
+    peak_verdict = lambda row: peak_share(iteration_peak(row))
     assert peak_verdict({"peak_fraction": 0.47, "dtype": "bf16"}) == "47% of the bf16 peak (target 75%: NOT met)"
     assert peak_verdict({"peak_fraction": 0.86, "dtype": "fp32"}) == "86% of the fp32 peak (target 85%: met)"
     assert peak_verdict({"dtype": "bf16"}) == "share of peak unknown (no measured peak for its dtype)"
@@ -377,32 +378,32 @@ def test_each_iteration_run_is_paired_with_the_peak_timed_right_before_it(monkey
     """Every call reads the clock twice, 0.5 s apart: the GEMM (2 GFLOP) runs at 4 GFLOP/s
     beside each of the two rounds' iteration runs; layers and dtypes without GEMMs get none."""
     ticks = iter(range(10**6))
-    monkeypatch.setattr(runner, "clock", lambda: next(ticks) * 0.5)
+    monkeypatch.setattr(timing, "clock", lambda: next(ticks) * 0.5)
     a = torch.randn(1000, 1000)
-    gemm = runner.Case("peak", "cpu", "matmul 1000×1000", "fp32", "gemm", "fp32", lambda: a @ a,
+    gemm = timing.Case("peak", "cpu", "matmul 1000×1000", "fp32", "gemm", "fp32", lambda: a @ a,
                        flops_key=("matmul", "fp32", 1000))
-    fp32, bf16 = (runner.Case("iteration", "cpu", "r", c, "iteration", c, lambda: None) for c in ("fp32", "bf16"))
-    layer = runner.Case("layer", "cpu", "stack", "fp32", "fwd", "fp32", lambda: a @ a)
-    runner.measure([gemm, fp32, bf16, layer], rounds=2, min_time=0.01, log=lambda line: None)
+    fp32, bf16 = (timing.Case("iteration", "cpu", "r", c, "iteration", c, lambda: None) for c in ("fp32", "bf16"))
+    layer = timing.Case("layer", "cpu", "stack", "fp32", "fwd", "fp32", lambda: a @ a)
+    timing.measure([gemm, fp32, bf16, layer], rounds=2, min_time=0.01, log=lambda line: None)
     assert fp32.peaks_beside == pytest.approx([4.0, 4.0])
     assert bf16.peaks_beside == [] and layer.peaks_beside == []
 
 
 def test_the_fraction_beside_is_the_median_over_runs_of_each_run_against_its_peak():
     fast = timed("iteration", "r", "fast", "bf16", 100e9, [1.0, 2.0, 4.0], peaks_beside=[400.0, 100.0, 200.0])
-    summary = runner.summarise([timed("peak", "matmul 1024×1024", "bf16", "bf16", 800e9, [1.0]), fast])
+    summary = bench_summary.summarise([timed("peak", "matmul 1024×1024", "bf16", "bf16", 800e9, [1.0]), fast])
     row = summary["rows"][1]
     assert row["peak_fraction"] == pytest.approx(50 / 800)  # the median run (2 s) against the best peak
     assert row["peak_fraction_beside"] == pytest.approx(0.25)  # of 0.25, 0.5 and 0.125
     assert row["peak_fraction_beside_range"] == pytest.approx([0.125, 0.5])
-    assert bench_report._pct(row) == "6% of bf16 (25% beside)"
+    assert tables._pct(row) == "6% of bf16 (25% beside)"
 
 
 def test_the_bound_takes_each_dtypes_median_peak_timed_beside_the_iterations():
     """fp32 peaks beside the runs have median 100, bf16 median 200: the fast mode's 100 GFLOP
     against the reference's 200 are bound at (200 / 100) / (100 / 200) = 4x, not at the 8x of
     the rounds' best bf16 peak; a row of the reference's dtype is bound by its FLOPs alone."""
-    summary = runner.summarise([
+    summary = bench_summary.summarise([
         timed("peak", "matmul 1024×1024", "fp32", "fp32", 100e9, [1.0]),
         timed("peak", "matmul 1024×1024", "bf16", "bf16", 400e9, [1.0]),
         timed("iteration", "r", "reference", "fp32", 200e9, [4.0, 4.0], baseline=True, peaks_beside=[90.0, 100.0]),
@@ -417,14 +418,14 @@ def test_the_bound_takes_each_dtypes_median_peak_timed_beside_the_iterations():
 
 def test_the_cpu_is_named_with_its_family_and_model(monkeypatch):
     fields = {"model name": "AMD EPYC", "cpu family": "26", "model\t": "2"}
-    monkeypatch.setattr(runner, "_cpuinfo_field", fields.get)
-    assert runner._cpu_model() == "AMD EPYC (family 26, model 2)"
-    monkeypatch.setattr(runner, "_cpuinfo_field", {"model name": "Some CPU"}.get)
-    assert runner._cpu_model() == "Some CPU"
+    monkeypatch.setattr(machine, "_cpuinfo_field", fields.get)
+    assert machine.cpu_model() == "AMD EPYC (family 26, model 2)"
+    monkeypatch.setattr(machine, "_cpuinfo_field", {"model name": "Some CPU"}.get)
+    assert machine.cpu_model() == "Some CPU"
 
 
 def test_a_profile_slower_than_the_timed_iterations_is_flagged():
-    from vidgan.bench.report import slower_profile_line
+    from vidgan.bench.sentences import slower_profile_line
     profile = {"categories": [{"category": "convolutions", "ms": 590.0}, {"category": "other", "ms": 107.0}]}
     assert slower_profile_line(profile, {"median": 0.4874}) == (
         "The profiled iteration took 697 ms against the timed median 487 ms: the machine ran slower while the "
@@ -434,7 +435,7 @@ def test_a_profile_slower_than_the_timed_iterations_is_flagged():
 
 
 def test_the_ideal_convolutions_line_puts_the_rest_beside_convolutions_at_the_peak():
-    from vidgan.bench.report import ideal_convolutions_line
+    from vidgan.bench.sentences import ideal_convolutions_line
     profile = {"dtype": "bf16", "gflop": 200.0, "convolution_gflop": 160.0,
                "categories": [{"category": "convolutions", "ms": 500.0}, {"category": "other", "ms": 100.0}]}
     # convolutions at 800 GFLOP/s take 200 ms; with 100 ms of the rest, 200 GFLOP in 0.3 s = 667 GFLOP/s
@@ -466,7 +467,7 @@ def test_gemm_shapes_have_the_flops_of_each_pass(conv, shape, grads):
         y = conv(x)
     with FlopCounterMode(display=False) as backward:
         y.sum().backward()
-    shapes = runner.gemm_shapes(conv, shape, tuple(y.shape), grads)
+    shapes = passes.gemm_shapes(conv, shape, tuple(y.shape), grads)
     flops = {name: sum(2 * m * k * n for m, k, n in shapes[name]) for name in shapes}
     assert flops["forward"] == forward.get_total_flops() > 0
     assert flops["backward"] == sum(grads) * flops["forward"]  # each gradient as many as the forward
@@ -479,11 +480,11 @@ def test_convolution_passes_time_a_groups_gemm_once_and_count_it_per_group(monke
     torch.manual_seed(0)
     grouped = nn.Conv2d(4, 6, 4, 2, 1, groups=2)
     x = torch.randn(2, 4, 8, 8)
-    case = runner.Case("iteration", "cpu", "net", "plain", "iteration", "fp32", lambda: grouped(x).sum().backward(),
+    case = timing.Case("iteration", "cpu", "net", "plain", "iteration", "fp32", lambda: grouped(x).sum().backward(),
                        modules=[grouped], levers={"precision": "fp32"})
     timed = []
-    monkeypatch.setattr(runner, "matmul_seconds", lambda shape, *args: timed.append(shape) or 0.5)
-    [row] = runner.convolution_passes(case, torch.device("cpu"), repeats=1)
+    monkeypatch.setattr(passes, "matmul_seconds", lambda shape, *args: timed.append(shape) or 0.5)
+    [row] = passes.convolution_passes(case, torch.device("cpu"), repeats=1)
     assert timed == [(32, 32, 3), (3, 32, 32)]  # forward, weight gradient: one group's each
     assert row["forward"]["gemm_seconds"] == row["backward"]["gemm_seconds"] == 1.0  # two groups
 
@@ -496,8 +497,8 @@ def test_matmul_seconds_times_both_layouts_and_keeps_the_faster(monkeypatch, tim
         assert fn().shape == (3, 7) and repeats == 2
         layouts.append(len(layouts))
         return times[layouts[-1]]
-    monkeypatch.setattr(runner, "best_seconds", fake_best)
-    assert runner.matmul_seconds((3, 5, 7), torch.device("cpu"), torch.float32, 2) == 0.25
+    monkeypatch.setattr(passes, "best_seconds", fake_best)
+    assert passes.matmul_seconds((3, 5, 7), torch.device("cpu"), torch.float32, 2) == 0.25
     assert layouts == [0, 1]
 
 
@@ -506,13 +507,13 @@ def test_the_passes_line_splits_the_kernels_time_into_gemms_and_lowering():
              "forward": {"seconds": 0.001, "gflop": 0.6, "gemm_seconds": 0.0008},
              "backward": {"seconds": 0.002, "gflop": 1.2, "gemm_seconds": 0.0016}}]
     profile = {"dtype": "bf16", "gflop": 3.6, "passes": rows, "peak_gflops": 1000.0}
-    line = bench_report.passes_line(profile, {})
+    line = sentences.passes_line(profile, {})
     # 3.6 GFLOP: 6 ms of passes (600 GFLOP/s), 4.8 ms of GEMMs (750 GFLOP/s)
     assert line.startswith("Each convolution of this iteration timed alone, forward and backward (best of 5; its "
                            "shapes, dtype, layout and gradients): 6 ms for 4 GFLOP, 600 GFLOP/s, 60% of the bf16 peak")
     assert line.endswith("best of 5): 5 ms, 75% of the peak: the BLAS's limit at these shapes; lowering the "
                          "convolutions onto them (patch copies and sums, oneDNN's own kernels) costs the other 1 ms.")
-    assert "| weight | 2.40 ms (75%) |" in "\n".join(bench_report.passes_table(profile, {}))
+    assert "| weight | 2.40 ms (75%) |" in "\n".join(tables.passes_table(profile, {}))
 
 
 def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch):
@@ -537,10 +538,10 @@ def test_convolution_passes_time_the_gemm_path_of_calls_that_take_it(monkeypatch
 
         def step():
             (video(x).sum() + image(y).sum() + frames(z).sum()).backward()
-        return runner.Case("iteration", "cpu", "nets", "fast" if gemm else "plain", "iteration", "fp32", step,
+        return timing.Case("iteration", "cpu", "nets", "fast" if gemm else "plain", "iteration", "fp32", step,
                            modules=[video, image, frames], levers={"precision": "fp32"})
 
-    plain, gemm = (runner.convolution_passes(case(g), torch.device("cpu"), repeats=1) for g in (False, True))
+    plain, gemm = (passes.convolution_passes(case(g), torch.device("cpu"), repeats=1) for g in (False, True))
     assert [r["layer"] for r in gemm] == [r["layer"] + ", as GEMMs" for r in plain]
     assert [r["gradients"] for r in gemm] == [r["gradients"] for r in plain] == ["weight", "weight",
                                                                                 "input and weight"]
@@ -558,9 +559,9 @@ def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(m
     first = nn.Conv3d(3, 4, 4, (1, 2, 2), (0, 1, 1))
     gemm_conv.use_gemm(first, nn.Conv3d)
     x = torch.randn(2, 3, 6, 8, 8, requires_grad=True)
-    case = runner.Case("iteration", "cpu", "net", "fast", "iteration", "fp32", lambda: first(x).sum().backward(),
+    case = timing.Case("iteration", "cpu", "net", "fast", "iteration", "fp32", lambda: first(x).sum().backward(),
                        modules=[first], levers={"precision": "fp32"})
-    [row] = runner.convolution_passes(case, torch.device("cpu"), repeats=1)
+    [row] = passes.convolution_passes(case, torch.device("cpu"), repeats=1)
     assert row["layer"] == "Conv3d 3→4, kernel 4×4×4, stride 1×2×2, space-to-depth"
     assert row["gradients"] == "input and weight"
     flops = 2 * (2 * 4 * 3 * 4 * 4) * (3 * 4 * 4 * 4)  # output elements × a patch
@@ -568,7 +569,7 @@ def test_convolution_passes_time_the_space_to_depth_path_of_calls_that_take_it(m
     assert row["forward"]["seconds"] > 0 and row["backward"]["seconds"] > 0
 
 
-@pytest.mark.parametrize("every, timed_before", [(1, 2), (runner.PEAK_EVERY, 1)])
+@pytest.mark.parametrize("every, timed_before", [(1, 2), (bench_profile.PEAK_EVERY, 1)])
 def test_the_profiles_time_the_peak_gemms_between_their_convolution_passes(tmp_path, monkeypatch, every,
                                                                            timed_before):
     """The machine's speed can change between the rounds and the profiles: the dtype's peak
@@ -577,15 +578,15 @@ def test_the_profiles_time_the_peak_gemms_between_their_convolution_passes(tmp_p
     torch.manual_seed(0)
     video, frames = nn.Conv3d(4, 6, 4, (1, 2, 2), (0, 1, 1)), nn.Conv2d(5, 3, 4, 2, 1)
     x, z = torch.randn(2, 4, 7, 8, 8), torch.randn(3, 5, 8, 8)
-    step = runner.Case("iteration", "cpu", "nets", "fast", "iteration", "fp32",
+    step = timing.Case("iteration", "cpu", "nets", "fast", "iteration", "fp32",
                        lambda: (video(x).sum() + frames(z).sum()).backward(), modules=[video, frames],
                        levers={"precision": "fp32"})
     small, large = (timed("peak", f"matmul {n}×{n}", "fp32", "fp32", 2 * n ** 3, [1.0]) for n in (32, 64))
     other_dtype = timed("peak", "matmul 64×64", "bf16", "bf16", 2 * 64 ** 3, [1.0])
     rates, calls = iter([3.0, 1.0, 2.0][:timed_before] + [2.0]), []
-    monkeypatch.setattr(runner, "PEAK_EVERY", every)
-    monkeypatch.setattr(runner, "peak_beside", lambda gemms: calls.append(gemms) or next(rates))
-    [profile] = runner.profile_iterations([small, large, other_dtype, step], torch.device("cpu"), tmp_path)
+    monkeypatch.setattr(bench_profile, "PEAK_EVERY", every)
+    monkeypatch.setattr(bench_profile, "peak_beside", lambda gemms: calls.append(gemms) or next(rates))
+    [profile] = bench_profile.profile_iterations([small, large, other_dtype, step], torch.device("cpu"), tmp_path)
     assert len(profile["passes"]) == 2 and calls == [[small, large]] * (timed_before + 1)  # and after the last
     assert profile["peak_gflops"] == (2.0 if every == 1 else 2.5)
 
@@ -595,14 +596,14 @@ def test_the_passes_are_judged_against_the_peak_timed_between_them():
              "forward": {"seconds": 0.001, "gflop": 0.6}, "backward": {"seconds": 0.002, "gflop": 1.2}}]
     profile = {"dtype": "bf16", "gflop": 3.0, "passes": rows, "peak_gflops": 1000.0}
     rounds = {"bf16": 500.0}
-    assert bench_report.profile_peak(profile, rounds) == 1000.0
-    table = "\n".join(bench_report.passes_table(profile, rounds))
+    assert verdicts.profile_peak(profile, rounds) == 1000.0
+    table = "\n".join(tables.passes_table(profile, rounds))
     assert "| 1.00 ms (60%) | 2.00 ms (60%) | weight | – |" in table  # 600 GFLOP/s of the 1000 between the passes
     assert "60% of the bf16 peak (its peak GEMMs run back to back between the passes, median: 1000 GFLOP/s)" in table
     assert "the rounds measured 500 GFLOP/s" in table
     older = {k: v for k, v in profile.items() if k != "peak_gflops"}  # a report from before
-    assert bench_report.profile_peak(older, rounds) == 500.0
-    against_rounds = "\n".join(bench_report.passes_table(older, rounds))
+    assert verdicts.profile_peak(older, rounds) == 500.0
+    against_rounds = "\n".join(tables.passes_table(older, rounds))
     assert "| 1.00 ms (120%) |" in against_rounds and "2 pass(es) ran above 100% of it (up to 120%)" in against_rounds
     assert "above 100%" not in table
 
@@ -622,7 +623,7 @@ def test_the_video_critic_sentence_says_whether_the_fast_config_is_its_fastest(f
     summary = {"peaks_gflops": {"fp32": 100.0, "bf16": 400.0},
                "rows": [layer(fast_config, fast_speedup), layer("bf16 · contiguous · eager", 2.0)]}
     conv3d = dict(summary["rows"][0], median=0.1, peak_fraction=0.3, dtype="bf16")
-    text = bench_report.holds_back("cpu", summary, {"machine": {"native_bf16_cpu": True}, "profiles": []},
+    text = sentences.holds_back("cpu", summary, {"machine": {"native_bf16_cpu": True}, "profiles": []},
                                    conv3d, {"median": 1.0})
     assert text == ("The video discriminator's Conv3d stack takes about 30% of the fast iteration (an "
                     "iteration runs it forward+backward three times: real and fake clips in the video-D step, "
@@ -637,7 +638,7 @@ def test_the_conv3d_stack_is_judged_against_the_peak_timed_beside_the_fast_itera
     summary["rows"].append({"group": "layer", "name": "video D Conv3d: categorical-video ×3 clips of 16",
                             "direction": "fwd+bwd", "config": "bf16 · eager", "levers": fast["levers"],
                             "median": 0.1, "gflops_per_s": 150.0, "peak_fraction": 150 / 400, "dtype": "bf16"})
-    text = "\n".join(bench_report.targets("cpu", summary, results))
+    text = "\n".join(sentences.targets("cpu", summary, results))
     assert ("150.0 GFLOP/s = **60% of the bf16 peak** timed beside the fast iteration's runs (38% of the best of "
             "all rounds) (target 50%): met.") in text
 
@@ -645,5 +646,5 @@ def test_the_conv3d_stack_is_judged_against_the_peak_timed_beside_the_fast_itera
 def test_the_report_names_the_sustained_peaks():
     results = cpu_results([], False)
     results["devices"]["cpu"]["sustained_peaks_gflops"] = {"fp32": 190.25, "bf16": 640.0}
-    assert "- cpu, sustained beside the full iterations" in bench_report.markdown(results)
-    assert bench_report.sustained(results)[0].endswith("uses it): fp32 190.2 GFLOP/s, bf16 640.0 GFLOP/s.")
+    assert "- cpu, sustained beside the full iterations" in tables.markdown(results)
+    assert sentences.sustained(results)[0].endswith("uses it): fp32 190.2 GFLOP/s, bf16 640.0 GFLOP/s.")
