@@ -648,3 +648,11 @@ def test_the_report_names_the_sustained_peaks():
     results["devices"]["cpu"]["sustained_peaks_gflops"] = {"fp32": 190.25, "bf16": 640.0}
     assert "- cpu, sustained beside the full iterations" in tables.markdown(results)
     assert sentences.sustained(results)[0].endswith("uses it): fp32 190.2 GFLOP/s, bf16 640.0 GFLOP/s.")
+
+
+@pytest.mark.parametrize("n", [192, 384, 512, 1024])  # 3n/4 of 256 and 512 too: not multiples of 256
+def test_the_pointwise_convolution_is_the_gemm_of_its_size(n):
+    fn, label = peaks.pointwise_conv(n, torch.device("cpu"), torch.float32)
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    assert counter.get_total_flops() == 2 * n ** 3 and label == f"1×1 conv {n}→{n} ch × {n} px"

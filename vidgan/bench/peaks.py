@@ -43,11 +43,10 @@ def peak_sizes(n: int) -> tuple[int, ...]:
 
 def pointwise_conv(n: int, device: torch.device, dtype: torch.dtype) -> tuple[Callable[[], Any], str]:
     """A 1×1 convolution that is an ``n``-sized GEMM (``n`` → ``n`` channels over ``n``
-    pixels, channels-last) run by the convolution library, and its name."""
-    batch, pixels = max(1, n // 256), 256
-    x = torch.randn(batch, n, 16, 16, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    pixels, channels-last; ``n`` a multiple of 16) run by the convolution library, and its name."""
+    x = torch.randn(1, n, n // 16, 16, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
     w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    return (lambda: F.conv2d(x, w)), f"1×1 conv {n}→{n} ch × {batch * pixels} px"
+    return (lambda: F.conv2d(x, w)), f"1×1 conv {n}→{n} ch × {n} px"
 
 
 def peak_cases(device: torch.device) -> list[Case]:
