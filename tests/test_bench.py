@@ -656,3 +656,49 @@ def test_the_pointwise_convolution_is_the_gemm_of_its_size(n):
     with FlopCounterMode(display=False) as counter:
         fn()
     assert counter.get_total_flops() == 2 * n ** 3 and label == f"1×1 conv {n}→{n} ch × {n} px"
+
+
+class Penalised:
+    """A loss with a penalty, shared by both critics: each wraps it in the profile."""
+
+    def discriminator(self, real, fake):
+        return torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()
+
+    def generator(self, fake):
+        return torch.nn.functional.softplus(-fake).mean()
+
+    def penalty(self, discriminator, real, fake):
+        return 0.0 * real.mean()
+
+
+def test_the_profile_scopes_the_trainers_parts_and_leaves_them_as_they_were(tiny):
+    """The core has no profiler scopes: a profile adds them to the data, the latents and the
+    losses for its duration, so those categories get their time, and removes them after."""
+    from torch.profiler import ProfilerActivity, profile
+    from vidgan.config import load_config
+    from vidgan.training.trainer import Trainer
+
+    trainer = Trainer(load_config(["recipe=mocogan-categorical", "run_dir=unused", *tiny]))
+    shared = Penalised()
+    for critic in trainer.critics:
+        critic.loss = shared
+    aux = trainer.critics[1].aux
+    assert aux  # the categorical critic's InfoGAN loss
+
+    def scopes(scoped):
+        with bench_profile.trainer_scopes(trainer if scoped else None), \
+                profile(activities=[ProfilerActivity.CPU]) as prof:
+            assert set(vars(shared)) == ({"discriminator", "generator", "penalty"} if scoped else set())
+            assert ("conditioned" in vars(trainer.critics[0])) == scoped and (trainer.critics[1].aux is aux) != scoped
+            trainer.train_step()
+        return {e.name for e in prof.events() if e.name.startswith("vidgan.")}, \
+            bench_profile.breakdown(prof.events(), "self_cpu_time_total")
+
+    names, spent = scopes(False)
+    assert names == set() and spent["data"] == 0  # nothing in the trainer or the generator names a scope
+    names, spent = scopes(True)
+    assert names == {"vidgan.data", "vidgan.losses", "vidgan.latents"}
+    assert spent["data"] > 0 and spent["losses"] > 0 and spent["motion GRU and samplers"] > 0
+    assert "real_batches" not in vars(trainer) and "sample_latents" not in vars(trainer.generator)
+    assert vars(shared) == {} and all("conditioned" not in vars(c) for c in trainer.critics)
+    assert trainer.critics[1].aux is aux and trainer.train_step()["d_video"] > 0

@@ -231,7 +231,7 @@ def iteration_case(recipe: str, label: str, overrides: list[str], device: torch.
                 "iteration", lv.precision, step, flops_key=("iteration", *algorithm),
                 baseline=label == "reference", precomputed=precomputed, warmup=2 if lv.compile else 1,
                 levers=lv.__dict__.copy(), data_time=lambda: trainer.data_seconds,
-                modules=[trainer.generator, *(c.net for c in trainer.critics)],
+                modules=[trainer.generator, *(c.net for c in trainer.critics)], trainer=trainer,
                 settle=prefetcher.wait_full if prefetcher else None)
 
 

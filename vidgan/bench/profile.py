@@ -1,9 +1,12 @@
 """Where a profiled iteration's time goes: its ops by category, its top ops, its convolutions.
 
 One reference and one fast iteration per recipe run under ``torch.profiler``; every op's
-self time counts in one of :data:`CATEGORIES` (:func:`category`, :func:`breakdown`). Then
-each of the iteration's convolutions is timed alone (:mod:`vidgan.bench.passes`), with
-the dtype's peak GEMMs run back to back between them: the machine's speed in this phase,
+self time counts in one of :data:`CATEGORIES` (:func:`category`, :func:`breakdown`). The
+data, the losses and the latent sampling are told apart by ``record_function`` scopes
+that the profile itself adds to the trainer's parts for its duration
+(:func:`trainer_scopes`): the trainer and the models carry no profiler code. Then each
+of the iteration's convolutions is timed alone (:mod:`vidgan.bench.passes`), with the
+dtype's peak GEMMs run back to back between them: the machine's speed in this phase,
 which the report judges the passes against.
 """
 
@@ -17,9 +20,10 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
+from torch.profiler import record_function
 
 from vidgan.bench.passes import convolution_passes
 from vidgan.bench.timing import Case, peak_beside
@@ -33,8 +37,9 @@ KINETO_CHATTER = re.compile(r"^USDT:.*\] profiler_(start|stop)$|^ERROR:.*\] gpuG
 
 CATEGORIES = ("convolutions", "batch norm and activations", "motion GRU and samplers", "losses",
               "optimiser steps", "data", "casts and layout conversions", "other")
-# record_function scopes of the trainer and the generator: the innermost one wins
-SCOPES = (("vidgan.data", "data"), ("vidgan.losses", "losses"), ("vidgan.latents", "motion GRU and samplers"))
+# the record_function scopes trainer_scopes adds, and their categories: the innermost one wins
+DATA, LOSSES, LATENTS = "vidgan.data", "vidgan.losses", "vidgan.latents"
+SCOPES = ((DATA, "data"), (LOSSES, "losses"), (LATENTS, "motion GRU and samplers"))
 # a copy outside those scopes, whichever op it runs in: autocast's casts of the weights, the
 # layout changes of weight gradients in a convolution's backward and of fused Adam's tensors
 COPIES = re.compile(r"^(to|tocopy|copy|contiguous|clone)$|reorder")
@@ -102,6 +107,54 @@ def breakdown(events: list, attr: str) -> dict[str, float]:
     return totals
 
 
+def in_scope(fn: Callable[..., Any], scope: str) -> Callable[..., Any]:
+    """``fn``, run inside the profiler scope ``scope``."""
+    def scoped(*args: Any, **kwargs: Any) -> Any:
+        with record_function(scope):
+            return fn(*args, **kwargs)
+    return scoped
+
+
+@contextlib.contextmanager
+def replaced(obj: Any, name: str, value: Any) -> Iterator[None]:
+    """``obj.name`` is ``value`` inside the block, set on the instance; afterwards it is what
+    it was (the class's method again where the instance had no attribute of its own)."""
+    own, saved = name in vars(obj), vars(obj).get(name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        if own:
+            setattr(obj, name, saved)
+        else:
+            delattr(obj, name)
+
+
+@contextlib.contextmanager
+def trainer_scopes(trainer: Any) -> Iterator[None]:
+    """Inside the block, the parts of ``trainer`` (a :class:`~vidgan.training.trainer.Trainer`;
+    None adds nothing) run in the profiler scopes of :data:`SCOPES`: its real batches
+    (``real_batches``) in ``vidgan.data``; its generator's ``sample_latents`` (the samplers
+    and the motion GRU) in ``vidgan.latents``; each critic's losses in ``vidgan.losses``: the
+    loss's ``discriminator`` and ``generator`` terms and its ``penalty`` where it has one,
+    the projection's ``conditioned`` logits and the auxiliary losses. Each is wrapped on its
+    instance and unwrapped when the block ends."""
+    with contextlib.ExitStack() as stack:
+        def wrap(obj: Any, name: str, scope: str) -> None:
+            if hasattr(obj, name):
+                stack.enter_context(replaced(obj, name, in_scope(getattr(obj, name), scope)))
+
+        if trainer is not None:
+            wrap(trainer, "real_batches", DATA)
+            wrap(trainer.generator, "sample_latents", LATENTS)
+            for critic in trainer.critics:
+                for name in ("discriminator", "generator", "penalty"):
+                    wrap(critic.loss, name, LOSSES)
+                wrap(critic, "conditioned", LOSSES)
+                stack.enter_context(replaced(critic, "aux", [in_scope(aux, LOSSES) for aux in critic.aux]))
+        yield
+
+
 @contextlib.contextmanager
 def kineto_quiet() -> Iterator[None]:
     """Drop kineto's own start/stop and missing-GPU lines from stderr inside the block.
@@ -142,7 +195,7 @@ def profile_iterations(cases: list[Case], device: torch.device, out: Path) -> li
         if case.group != "iteration" or case.config not in PROFILED:
             continue
         with kineto_quiet():
-            with profile(activities=activities) as prof:
+            with trainer_scopes(case.trainer), profile(activities=activities) as prof:
                 case.fn()
             events = prof.key_averages()
             categories = breakdown(prof.events(), attr)

@@ -69,6 +69,7 @@ class Case:
     levers: dict[str, Any] = field(default_factory=dict)
     data_time: Callable[[], float] | None = None  # seconds the last call waited for its data
     modules: list[nn.Module] = field(default_factory=list)  # an iteration's networks
+    trainer: Any = None  # an iteration's Trainer, whose parts a profile scopes
     settle: Callable[[], None] | None = None  # after a timed call: finish background work
     measurement: Measurement | None = None
     flops: float | None = None

@@ -34,7 +34,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
-from torch.profiler import record_function
 
 from vidgan import config as C
 from vidgan.data import sample_clips, sample_frames
@@ -353,8 +352,7 @@ class Trainer:
         self.data_seconds = 0.0
         if reals is None:
             start = time.perf_counter()
-            with record_function("vidgan.data"):  # scopes name the profiler's categories (vidgan bench)
-                reals = self.real_batches()
+            reals = self.real_batches()
             self.data_seconds = time.perf_counter() - start
         if lv.cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()
@@ -379,19 +377,18 @@ class Trainer:
                 else:
                     real_logits, real_classes = critic.net(real)
                     fake_logits, fake_classes = critic.net(fake)
-                with record_function("vidgan.losses"):
-                    real_logits = critic.conditioned(real_logits, real_classes, labels)
-                    fake_logits = critic.conditioned(fake_logits, fake_classes, fake_labels)
-                    loss = critic.loss.discriminator(real_logits, fake_logits)
-                    # how often the critic is right: a positive logit means "real" for every loss
-                    losses[f"acc_{critic.name}_real"] = (real_logits.detach() > 0).float().mean()
-                    losses[f"acc_{critic.name}_fake"] = (fake_logits.detach() < 0).float().mean()
-                    if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
-                        loss = loss + critic.loss.penalty(critic.net, real, fake)
-                    for aux in critic.aux:
-                        loss = loss + aux(real_classes, labels)
-                    if critic.aux:  # how often its class head names the real clip's class
-                        losses[f"cls_{critic.name}_real"] = class_accuracy(real_classes, labels)
+                real_logits = critic.conditioned(real_logits, real_classes, labels)
+                fake_logits = critic.conditioned(fake_logits, fake_classes, fake_labels)
+                loss = critic.loss.discriminator(real_logits, fake_logits)
+                # how often the critic is right: a positive logit means "real" for every loss
+                losses[f"acc_{critic.name}_real"] = (real_logits.detach() > 0).float().mean()
+                losses[f"acc_{critic.name}_fake"] = (fake_logits.detach() < 0).float().mean()
+                if hasattr(critic.loss, "penalty"):  # a regulariser such as a gradient penalty
+                    loss = loss + critic.loss.penalty(critic.net, real, fake)
+                for aux in critic.aux:
+                    loss = loss + aux(real_classes, labels)
+                if critic.aux:  # how often its class head names the real clip's class
+                    losses[f"cls_{critic.name}_real"] = class_accuracy(real_classes, labels)
             applied &= self._apply(loss, critic.net, critic.optimizer, f"d_{critic.name}", losses)
 
         g_loss = torch.zeros((), device=self.device)
@@ -400,13 +397,12 @@ class Trainer:
             for critic in self.critics:
                 fake, fake_labels = fakes[critic.name] if lv.reuse_fakes else self.fake_batch(critic)
                 logits, classes = critic.net(critic.augment(fake))
-                with record_function("vidgan.losses"):
-                    logits = critic.conditioned(logits, classes, fake_labels)
-                    g_loss = g_loss + critic.weight * critic.loss.generator(logits)
-                    for aux in critic.aux:
-                        g_loss = g_loss + aux(classes, fake_labels)
-                    if critic.aux:  # ... and the category a generated clip was asked for
-                        losses[f"cls_{critic.name}_fake"] = class_accuracy(classes, fake_labels)
+                logits = critic.conditioned(logits, classes, fake_labels)
+                g_loss = g_loss + critic.weight * critic.loss.generator(logits)
+                for aux in critic.aux:
+                    g_loss = g_loss + aux(classes, fake_labels)
+                if critic.aux:  # ... and the category a generated clip was asked for
+                    losses[f"cls_{critic.name}_fake"] = class_accuracy(classes, fake_labels)
         applied &= self._apply(g_loss, self.generator, self.g_optimizer, "g", losses)
         self.scaler.update()
         for module in (self.generator, *(c.net for c in self.critics)):
