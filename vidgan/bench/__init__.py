@@ -20,8 +20,8 @@ The package, one job per module:
 - :mod:`~vidgan.bench.verdicts`: the targets and limits judged from the results (plain data);
 - :mod:`~vidgan.bench.tables`: the report's words, tables and chart.
 
-This module and the two report modules import no torch, so ``vidgan bench --help`` is
-fast and a recorded ``report.json`` renders anywhere.
+This module and the report's (verdicts, sentences, tables) import no torch, so
+``vidgan bench --help`` is fast and a recorded ``report.json`` renders anywhere.
 
 Example:
     >>> from vidgan.cli import main
