@@ -120,7 +120,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from vidgan.bench.runner import options_from, run
+    from vidgan.bench import options_from
+    from vidgan.bench.run import run
 
     run(options_from(args), log=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
 
