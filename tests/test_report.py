@@ -146,3 +146,15 @@ def test_the_page_renders_in_chromium(run_dir, tmp_path):
     assert len(widths) == page.count("<img") == 4 and all(int(w) > 0 for w in widths)
     assert int(re.search(r'data-plots="(\d+)"', result.stdout).group(1)) == 2 * 6  # faint and smoothed per key
     assert "CONSOLE" not in result.stderr, [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+
+
+def test_the_report_shows_the_data_time(tmp_path):
+    from vidgan.report import plots_section, run_section
+
+    rows = [{"step": s, "time": 0.1 * s, "data_time": 0.01 * (s % 2 + 1), "g": 1.0, "d_video": 1.0}
+            for s in range(1, 5)]  # 4 steps in 0.4 s, waiting 10, 20, 10 and 20 ms for data
+    assert re.search(r"data time per iteration</td><td>15 ms, 15% of the iteration</td>",
+                     run_section(tmp_path, {"recipe": "r"}, rows))
+    assert "<h2>data: data_time</h2>" in plots_section(rows, ["video"])
+    assert "data time" not in run_section(tmp_path, {}, [{k: v for k, v in r.items() if k != "data_time"}
+                                                         for r in rows])

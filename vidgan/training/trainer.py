@@ -573,7 +573,8 @@ class Trainer:
                 losses = self.train_step()
                 elapsed = time.perf_counter() - start
                 if metrics:
-                    metrics.write(json.dumps({"step": self.step, "time": round(elapsed, 3), **losses}) + "\n")
+                    metrics.write(json.dumps({"step": self.step, "time": round(elapsed, 3),
+                                              "data_time": round(self.data_seconds, 4), **losses}) + "\n")
                     metrics.flush()
                 if writer:
                     for key, value in losses.items():
