@@ -5,6 +5,7 @@
 isolation and one full training iteration of each recipe, in the reference mode (the
 original's computation) and with the levers of :mod:`vidgan.training.levers`, and writes
 ``report.md``, ``report.json``, ``iterations.png`` and profiler tables to one folder.
+``vidgan bench --data`` times the data pipeline instead (:mod:`vidgan.bench.data_pipeline`).
 
 Example:
     >>> from vidgan.cli import main
@@ -28,4 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile cases (slow to compile)")
     p.add_argument("--min-time", type=float, default=0.5, help="seconds each layer case is timed per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (full mode)")
+    p.add_argument("--data", action="store_true", help="time only the data pipeline: clips per second from video "
+                                                       "files, prepared arrays, JPEG frame folders and PNG strips")
+    p.add_argument("--data-root", type=Path, default=None, help="--data: these videos (class folders) "
+                                                                "instead of generated ones")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every recipe")

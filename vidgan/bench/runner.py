@@ -59,7 +59,7 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidgan import config as C
-from vidgan.bench import report
+from vidgan.bench import data_pipeline, report
 from vidgan.bench.report import HEADLINE, PASSES, PRECOMPUTED
 from vidgan.errors import VidganError
 from vidgan.gemm_conv import gemm_passes, space_to_depth_passes, takes_gemm, takes_space_to_depth
@@ -104,6 +104,8 @@ class Options:
     min_time: float = 0.5
     rounds: int = 3
     overrides: tuple[str, ...] = ()
+    data: bool = False  # time the data pipeline only (vidgan.bench.data_pipeline)
+    data_root: Path | None = None
 
 
 @dataclass
@@ -901,6 +903,8 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every case on every device; write the report; return it as a dict."""
     if options.threads:
         torch.set_num_threads(options.threads)
+    if options.data:
+        return data_pipeline.run(options.out, machine(), log, options.data_root, options.min_time)
     started, load_start, began = datetime.now(timezone.utc), load(), time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "mode": "quick" if options.quick else "full",
                                "command": command(options),
@@ -947,4 +951,4 @@ def options_from(args: argparse.Namespace) -> Options:
         raise VidganError("--rounds must be at least 1 and --min-time positive")
     return Options(quick=args.quick, out=args.out, device=args.device, threads=args.threads,
                    compile=not args.no_compile, min_time=args.min_time, rounds=args.rounds,
-                   overrides=tuple(args.overrides))
+                   overrides=tuple(args.overrides), data=args.data, data_root=args.data_root)
