@@ -77,6 +77,10 @@ def test_the_cache_gives_the_same_batches_and_spares_decoding(tmp_path, count_de
         write_video(tmp_path / name, moving_frames(40, seed=seed), "libx264", gop=8)
     plain = VideoFiles(tmp_path, image_size=16, min_frames=1, cache_mb=0)
     cached = VideoFiles(tmp_path, image_size=16, min_frames=1)
+    assert cached.whole_stretches  # all fits: a miss decodes its stretch to the next key frame
+    cached.frames(0, [1])
+    index = cached._packets(cached.videos[0][0])
+    assert [len(frames) for frames in cached.cache.values()] == [index.last_before_key(1) + 1]
     for seed in range(4):
         a, b = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
         for draw in (lambda d, g: sample_clips(d, 4, 6, 2, g), lambda d, g: sample_frames(d, 8, g)):
@@ -95,6 +99,7 @@ def test_the_cache_stays_within_its_budget(tmp_path):
         write_video(tmp_path / name, moving_frames(120, 64, 64), "mpeg4", gop=12)
     cached = VideoFiles(tmp_path, image_size=64, min_frames=1, cache_mb=1)  # 85 frames of 64×64×3
     plain = VideoFiles(tmp_path, image_size=64, min_frames=1, cache_mb=0)
+    assert not cached.whole_stretches  # 240 frames do not fit: decoded up to the frame asked for
     for seed in range(6):
         x = sample_clips(cached, 3, 8, 2, torch.Generator().manual_seed(seed))[0]
         assert sum(frames.nbytes for frames in cached.cache.values()) <= 2 ** 20

@@ -72,6 +72,11 @@ class PacketIndex:
         """The last key frame at or before ``frame``."""
         return int(self.keys[np.searchsorted(self.keys, frame, side="right") - 1])
 
+    def last_before_key(self, frame: int) -> int:
+        """The last frame before the first key frame after ``frame`` (the video's last frame when none follows)."""
+        later = self.keys[self.keys > frame]
+        return int(later[0]) - 1 if len(later) else len(self.pts) - 1
+
     def frame_of(self, pts: int | None) -> int | None:
         """The frame number of a decoded frame's timestamp, None when the index has no such frame."""
         if pts is None:

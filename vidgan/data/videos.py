@@ -11,7 +11,8 @@ frames in order, with a warning naming it.
 Decoded frames are kept, at the training size, in a cache of at most ``cache_mb``
 megabytes (least recently used first out): a clip read again, or a clip near one read
 before, costs no decoding. The cache holds, for each stretch between two key frames, the
-frames decoded from its key frame on.
+frames decoded from its key frame on: the whole stretch when every video fits in the
+cache (each stretch is then decoded once), else up to the last frame asked for.
 
 A file that cannot be opened is skipped at indexing, one that fails to decode later is
 skipped by the samplers; both with a warning naming it. For training speed, prepare the
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -78,6 +80,8 @@ class VideoFiles(FolderDataset):
         self.indexes: dict[Path, PacketIndex | None] = {}
         self.lock = threading.Lock()  # the prefetch thread and the step may both read
         super().__init__(root, image_size, channels, min_frames)
+        frame_bytes = image_size * image_size * channels
+        self.whole_stretches = 0 < sum(n for _, n, _ in self.videos) * frame_bytes <= self.cache_bytes
 
     def is_video(self, entry: os.DirEntry) -> bool:
         return entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES
@@ -126,8 +130,12 @@ class VideoFiles(FolderDataset):
                 missing.append(k)
         if not missing:
             return found
-        first, keep = (key_of(missing[0]), None) if self.cache_bytes else (missing[0], set(missing))
-        decoded = dict(decoding.decode_frames(path, self.image_size, self.channels, index, first, needed[-1], keep))
+        first, last, keep = missing[0], needed[-1], set(missing)
+        if self.cache_bytes:
+            first, keep = key_of(first), None
+        if self.whole_stretches:
+            last = index.last_before_key(last) if index is not None else sys.maxsize
+        decoded = dict(decoding.decode_frames(path, self.image_size, self.channels, index, first, last, keep))
         self._remember(path, key_of, decoded)
         return found | {k: decoded[k] for k in missing if k in decoded}
 
