@@ -116,8 +116,9 @@ class VideoFiles(FolderDataset):
         return self.indexes[path]
 
     def _frames(self, path: Path, needed: list[int]) -> dict[int, np.ndarray]:
-        """Frames ``needed`` (ascending) from the cache, decoding from the first key frame whose
-        cached stretch lacks one of them to the last needed frame."""
+        """Frames ``needed`` (ascending) from the cache, decoding from the key frame before the first
+        one it lacks to the last needed frame (to the end of that frame's stretch when
+        ``whole_stretches``)."""
         index = self._packets(path)
         key_of = index.key_before if index is not None else (lambda k: 0)
         found, missing = {}, []
