@@ -7,8 +7,10 @@ inline SVG, images are embedded as base64 ``data:`` URIs, styles are inline, and
 is no script. It shows:
 
 - the run: recipe, steps, training time and iterations per second from
-  ``metrics.jsonl``'s times (each ``vidgan run`` of a resumed run is one segment), and
-  the machines that ran it (``machine.jsonl``, written by ``vidgan run``);
+  ``metrics.jsonl``'s times (each ``vidgan run`` of a resumed run is one segment), the
+  data time (``data_time``: an iteration's wait for its real batches; its mean, share of
+  the iteration and median), and the machines that ran it (``machine.jsonl``, written
+  by ``vidgan run``);
 - the losses (``g`` and ``d_<critic>``) in one plot, and every other numeric key of
   ``metrics.jsonl`` but ``step`` and ``time`` in plots grouped by the name's first
   word (``acc_image`` and ``acc_video`` share one);
@@ -150,6 +152,11 @@ def run_section(run_dir: Path, cfg: dict[str, Any], rows: list[dict[str, Any]]) 
              ("training time", _duration(seconds) if runs else "not logged")]
     if seconds > 0:
         facts.append(("iterations per second", f"{steps / seconds:.3g}"))
+    waits = sorted(r["data_time"] for r in rows if isinstance(r.get("data_time"), (int, float)))
+    if waits and seconds > 0:  # each iteration's wait for its real batches
+        wait, when = sum(waits) / len(waits), lambda s: f"{1000 * s:.3g} ms" if s < 1 else f"{s:.3g} s"
+        facts.append(("data time per iteration", f"mean {when(wait)} ({100 * wait * steps / seconds:.2g}% of the "
+                                                 f"iteration), median {when(waits[len(waits) // 2])}"))
     if len(runs) > 1:
         facts.append(("runs (resumed)", "; ".join(f"{n} steps at {n / t:.3g} it/s" if t else f"{n} steps"
                                                   for n, t in runs)))

@@ -24,7 +24,7 @@ ARGS = ["recipe=mocogan-categorical", "train.sample_every=1000", *TINY]
 
 def losses(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k != "time"} for row in rows]
+    return [{k: v for k, v in row.items() if k not in ("time", "data_time")} for row in rows]
 
 
 def prefetch_threads():

@@ -5,6 +5,7 @@
 isolation and one full training iteration of each recipe, in the reference mode (the
 original's computation) and with the levers of :mod:`vidgan.accel`, and writes
 ``report.md``, ``report.json``, ``iterations.png`` and profiler tables to one folder.
+``vidgan bench --data`` times the data pipeline instead (:mod:`vidgan.bench.data_pipeline`).
 
 The package, one job per module:
 
@@ -17,6 +18,7 @@ The package, one job per module:
 - :mod:`~vidgan.bench.passes`: each convolution of an iteration timed alone, and as GEMMs;
 - :mod:`~vidgan.bench.machine`: what the numbers were measured on;
 - :mod:`~vidgan.bench.run`: every case on every device, then the report;
+- :mod:`~vidgan.bench.data_pipeline`: ``--data``, clips per second of each data layout;
 - :mod:`~vidgan.bench.verdicts`: the targets and limits judged from the results (plain data);
 - :mod:`~vidgan.bench.tables`: the report's words, tables and chart.
 
@@ -49,6 +51,8 @@ class Options:
     min_time: float = 0.5
     rounds: int = 3
     overrides: tuple[str, ...] = ()
+    data: bool = False  # time the data pipeline only (vidgan.bench.data_pipeline)
+    data_root: Path | None = None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile cases (slow to compile)")
     p.add_argument("--min-time", type=float, default=0.5, help="seconds each layer case is timed per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (full mode)")
+    p.add_argument("--data", action="store_true", help="time only the data pipeline: clips per second from video "
+                                                       "files, prepared arrays, JPEG frame folders and PNG strips")
+    p.add_argument("--data-root", type=Path, default=None, help="--data: these videos (class folders) "
+                                                                "instead of generated ones")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every recipe")
 
 
@@ -71,7 +79,7 @@ def options_from(args: argparse.Namespace) -> Options:
         raise VidganError("--rounds must be at least 1 and --min-time positive")
     return Options(quick=args.quick, out=args.out, device=args.device, threads=args.threads,
                    compile=not args.no_compile, min_time=args.min_time, rounds=args.rounds,
-                   overrides=tuple(args.overrides))
+                   overrides=tuple(args.overrides), data=args.data, data_root=args.data_root)
 
 
 def command(options: Options) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import torch
 
-from vidgan.bench import Options, command, sentences, tables
+from vidgan.bench import Options, command, data_pipeline, sentences, tables
 from vidgan.bench.cases import RECIPES, iteration_cases, layer_cases, recipe_config
 from vidgan.bench.machine import load, machine
 from vidgan.bench.peaks import peak_cases
@@ -40,6 +40,8 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every case on every device; write the report; return it as a dict."""
     if options.threads:
         torch.set_num_threads(options.threads)
+    if options.data:
+        return data_pipeline.run(options.out, machine(), log, options.data_root, options.min_time)
     started, load_start, began = datetime.now(timezone.utc), load(), time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "mode": "quick" if options.quick else "full",
                                "command": command(options),

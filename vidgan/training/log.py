@@ -1,17 +1,19 @@
 """What a run reports while it trains: a progress bar, ``metrics.jsonl`` and TensorBoard.
 
 Each step's values (losses, accuracies, gradient norms) go to one line of the run
-folder's ``metrics.jsonl`` with the step and the seconds since the run (or its resumed
-part) started, to TensorBoard with ``train.tensorboard``, and the losses to the progress
-bar on stderr. Only the first process of a distributed run reports.
+folder's ``metrics.jsonl`` with the step, the seconds since the run (or its resumed
+part) started and the step's wait for its real batches (``data_time``); to TensorBoard
+with ``train.tensorboard``; and the losses to the progress bar on stderr. Only the first
+process of a distributed run reports.
 
 Example:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> with RunLog(folder, "mocogan", steps=2, step=0, tensorboard=False, enabled=True) as log:
-    ...     log.record(1, {"g": 0.5})
-    >>> json.loads((folder / "metrics.jsonl").read_text())["g"]
-    0.5
+    ...     log.record(1, {"g": 0.5}, data_time=0.01)
+    >>> line = json.loads((folder / "metrics.jsonl").read_text())
+    >>> line["g"], line["data_time"]
+    (0.5, 0.01)
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ class RunLog:
         if self.writer:
             self.writer.close()
 
-    def record(self, step: int, values: dict[str, float]) -> None:
-        """Report the values of ``step``, just finished."""
+    def record(self, step: int, values: dict[str, float], data_time: float) -> None:
+        """Report the values of ``step``, just finished, and its ``data_time``: the seconds
+        it waited for its real batches."""
         elapsed = time.perf_counter() - self.start
         if self.metrics:
-            self.metrics.write(json.dumps({"step": step, "time": round(elapsed, 3), **values}) + "\n")
+            self.metrics.write(json.dumps({"step": step, "time": round(elapsed, 3),
+                                           "data_time": round(data_time, 4), **values}) + "\n")
             self.metrics.flush()
         if self.writer:
             for key, value in values.items():

@@ -316,7 +316,7 @@ class Trainer:
                     enabled=self.rank == 0) as run_log:
             while self.step < train.steps and not self._stopping():
                 values = self.train_step()
-                run_log.record(self.step, values)
+                run_log.record(self.step, values, self.data_seconds)
                 if self.step % train.sample_every == 0 and self.rank == 0:
                     self.write_samples()
                 if self.step % train.checkpoint_every == 0:
