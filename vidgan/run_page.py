@@ -45,7 +45,7 @@ import yaml
 from PIL import Image
 
 from vidgan.errors import VidganError
-from vidgan.plots import svg_plot
+from vidgan.plots import line_chart
 
 MAX_SAMPLES = 12
 GRID = (4, 4)  # contents × motions of the report's grid
@@ -177,7 +177,7 @@ def plots_section(rows: list[dict[str, Any]], critics: Iterable[str]) -> str:
     out = []
     for title, keys in scalar_groups(rows, critics).items():
         heading = "Losses" if title == "losses" else f"{title}: {', '.join(keys)}"
-        out += [f'<h2>{html.escape(heading)}</h2>', svg_plot({k: _points(rows, k) for k in keys})]
+        out += [f'<h2>{html.escape(heading)}</h2>', line_chart({k: _points(rows, k) for k in keys})]
     return "\n".join(out)
 
 

@@ -1,13 +1,14 @@
 """The report files: report.json as recorded, report.md rendered from it alone (here once, from
-a fixture, and from the committed reports), iterations.png."""
+a fixture, and from the committed reports), iterations.svg."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import xml.etree.ElementTree as ET
+
 import pytest
-from PIL import Image
 
 from vidgan.bench import sentences, tables
 from vidgan.bench.verdicts import HEADLINE
@@ -53,8 +54,13 @@ def test_write_records_the_results_and_renders_them(tmp_path, full):
     tables.write(full, tmp_path / "report")
     assert json.loads((tmp_path / "report" / "report.json").read_text()) == full
     assert (tmp_path / "report" / "report.md").read_text() == tables.markdown(full)
-    with Image.open(tmp_path / "report" / "iterations.png") as chart:
-        assert chart.width > 680 and chart.height == 40 + 26 * 2 + 20  # a bar per timed iteration
+    chart = ET.parse(tmp_path / "report" / "iterations.svg").getroot()
+    bars = [e for e in chart.iter("{http://www.w3.org/2000/svg}rect") if e.get("class") == "bar"]
+    timed = [r for r in full["devices"]["cpu"]["rows"] if r["group"] == "iteration" and "median" in r]
+    assert len(bars) == len(timed) == 2  # a bar per timed iteration, as long as its time
+    widths = [float(b.get("width")) for b in bars]
+    assert widths[0] / widths[1] == pytest.approx(timed[0]["median"] / timed[1]["median"], rel=1e-3)
+    assert "![Full iterations: seconds and speed-up vs the reference](iterations.svg)" in tables.markdown(full)
 
 
 @pytest.mark.parametrize("folder", ["report", "report-xeon-amx"])

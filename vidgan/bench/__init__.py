@@ -4,7 +4,7 @@
 ``torch.utils.benchmark``, the matmul peaks of the machine, each MoCoGAN conv stack in
 isolation and one full training iteration of each recipe, in the reference mode (the
 original's computation) and with the levers of :mod:`vidgan.accel`, and writes
-``report.md``, ``report.json``, ``iterations.png`` and profiler tables to one folder.
+``report.md``, ``report.json``, ``iterations.svg`` and profiler tables to one folder.
 ``vidgan bench --data`` times the data pipeline instead (:mod:`vidgan.bench.data_pipeline`).
 
 The package, one job per module:
@@ -20,7 +20,7 @@ The package, one job per module:
 - :mod:`~vidgan.bench.run`: every case on every device, then the report;
 - :mod:`~vidgan.bench.data_pipeline`: ``--data``, clips per second of each data layout;
 - :mod:`~vidgan.bench.verdicts`: the targets and limits judged from the results (plain data);
-- :mod:`~vidgan.bench.tables`: the report's words, tables and chart.
+- :mod:`~vidgan.bench.tables`: the report's words, tables and chart (drawn by :mod:`vidgan.plots`).
 
 This module and the report's (verdicts, sentences, tables) import no torch, so
 ``vidgan bench --help`` is fast and a recorded ``report.json`` renders anywhere.

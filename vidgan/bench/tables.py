@@ -3,8 +3,8 @@
 Writes ``report.json`` (every raw time plus the machine), ``report.md`` (tables with time,
 data time, speed-up vs the reference, GFLOP/s and fraction of the measured GEMM peak, the
 roofline of the full iterations and where a profiled iteration's time goes, with the
-sentences of :mod:`vidgan.bench.sentences` between them) and ``iterations.png`` (a bar
-chart of the full iterations). The runner (:mod:`vidgan.bench.run`) imports this module,
+sentences of :mod:`vidgan.bench.sentences` between them) and ``iterations.svg`` (a bar
+chart of the full iterations, drawn by :mod:`vidgan.plots` as the run page's charts are). The runner (:mod:`vidgan.bench.run`) imports this module,
 never the other way round, so a recorded ``report.json`` renders again without torch.
 """
 
@@ -14,19 +14,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 from vidgan.bench import sentences, verdicts
 from vidgan.bench.sentences import speedup_line, speedup_range
 from vidgan.bench.verdicts import HEADLINE, PASSES, PRECOMPUTED, Row
+from vidgan.plots import Bar, bar_chart
 
 
 def write(results: dict[str, Any], out: Path) -> None:
-    """``report.json``, ``report.md`` and ``iterations.png`` of ``results`` in the folder ``out``."""
+    """``report.json``, ``report.md`` and ``iterations.svg`` of ``results`` in the folder ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "report.md").write_text(markdown(results))
-    chart(results, out / "iterations.png")
+    (out / "iterations.svg").write_text(chart(results) + "\n")
 
 
 def _ms(seconds: float) -> str:
@@ -154,7 +153,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += [f"| `{t['op']}` | {t['self_ms']:.1f} ms | {t['calls']} | {100 * t['share']:.0f}% |"
                       for t in p["top"]]
             lines.append("")
-    lines += ["", "Chart: [iterations.png](iterations.png). Raw numbers: [report.json](report.json).", ""]
+    lines += ["", "![Full iterations: seconds and speed-up vs the reference](iterations.svg)", "",
+              "Raw numbers: [report.json](report.json).", ""]
     return "\n".join(lines)
 
 
@@ -242,26 +242,12 @@ def passes_table(profile: dict[str, Any], peaks: dict[str, float]) -> list[str]:
     return lines + [""]
 
 
-def chart(results: dict[str, Any], path: Path) -> None:
-    """A horizontal bar per full-iteration case: its time and speed-up vs the reference."""
-    bars = [(f"{device} {r['name']} · {r['config']}", r["median"], r.get("speedup"))
+def chart(results: dict[str, Any]) -> str:
+    """An SVG bar per timed full-iteration case: its seconds and speed-up vs the reference."""
+    bars = [Bar(f"{device} {r['name']} · {r['config']}", r["median"],
+                f"{r['median']:.3g} s" + (f" ({r['speedup']:.2f}x)" if "speedup" in r else ""),
+                1 if r["config"] == "reference" else 0)
             for device, s in results["devices"].items() for r in s["rows"]
             if r["group"] == "iteration" and "median" in r]
-    row_h, top = 26, 40
-    font = ImageFont.load_default()  # the font ImageDraw.text writes with when given none
-    left = 20 + int(max((font.getlength(b[0]) for b in bars), default=400))  # labels in full
-    width = left + 680
-    image = Image.new("RGB", (width, top + row_h * max(len(bars), 1) + 20), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((10, 10), "Full training iteration: seconds (speed-up vs reference); shorter is faster",
-              fill="black")
-    longest = max((b[1] for b in bars), default=1.0)
-    for i, (label, seconds, speedup) in enumerate(bars):
-        y = top + i * row_h
-        length = int((width - left - 160) * seconds / longest)
-        colour = (200, 90, 60) if label.endswith("· reference") else (60, 120, 200)
-        draw.text((10, y + 6), label, fill="black")
-        draw.rectangle([left, y + 4, left + max(length, 1), y + row_h - 4], fill=colour)
-        ratio = f" ({speedup:.2f}x)" if speedup else ""
-        draw.text((left + length + 6, y + 6), f"{seconds:.3g} s{ratio}", fill="black")
-    image.save(path)
+    return bar_chart(bars, "Full training iteration: seconds (speed-up vs reference); shorter is faster",
+                     "seconds per iteration")
