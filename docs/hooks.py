@@ -12,6 +12,10 @@ from the code:
 - ``<!-- vidgan:show RECIPE -->``: the resolved config of a recipe (``vidgan show``).
 - ``<!-- vidgan:cli -->``: the ``--help`` of ``vidgan`` and of each command.
 
+Before those, each ``<!-- vidgan:snippet NAME -->`` takes in ``docs/snippets/NAME.md`` and
+every ``{{ ... }}`` placeholder gets its number from the committed reports
+(:mod:`docs.numbers`), so a page quotes no measured number by hand.
+
 griffe extension (``extensions:`` of the mkdocstrings handler): :class:`VidganDocstrings`.
 """
 
@@ -21,10 +25,14 @@ import argparse
 import inspect
 import os
 import re
+import sys
 from pathlib import Path
 from unittest import mock
 
 import griffe
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for docs.numbers
+from docs import numbers  # noqa: E402
 
 COMPONENTS_PAGE = "components.md"
 MARKER = re.compile(r"^<!-- vidgan:(\w+)(?: ([\w-]+))? -->$", re.M)
@@ -134,4 +142,5 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
         for kind in REGISTRIES:
             if kind not in marked and kind not in NOT_COMPONENTS and _builtins(kind):
                 markdown += f"\n## {kind.capitalize()}\n\n<!-- vidgan:components {kind} -->\n"
+    markdown = numbers.fill(numbers.include(markdown), page.file.src_uri)
     return MARKER.sub(_expand, markdown)

@@ -121,18 +121,38 @@ def test_every_builtin_is_documented(site):
 
 
 def test_sample_script_writes_the_assets(tmp_path):
-    pytest.importorskip("matplotlib", reason="the docs extra is not installed: pip install -e '.[docs]'")
     from PIL import Image
 
     spec = importlib.util.spec_from_file_location("make_samples", ROOT / "docs" / "scripts" / "make_samples.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.main(["--steps", "2", "--device", "cpu", "--out", str(tmp_path)])
-    for name in ["samples/data.gif", "samples/mocogan.gif"]:
-        with Image.open(tmp_path / name) as gif:  # 8 videos of 32×32 in a 3×3 grid, 16 frames
-            assert gif.n_frames == 16 and gif.size == (3 * 34 + 2, 3 * 34 + 2)
+    with Image.open(tmp_path / "samples" / "real-vs-generated.gif") as gif:  # two grids of 8 videos, twice as large
+        grid = 2 * (3 * 34 + 2)
+        assert gif.n_frames == 16 and gif.size == (2 * grid + script.GAP, grid + script.LABEL)
     for name, (columns, rows) in [("content-motion", (4, 4)), ("interpolate-content", (8, 2))]:
         with Image.open(tmp_path / "samples" / f"{name}.gif") as gif:
             assert gif.n_frames == 16 and gif.size == (columns * 34 + 2, rows * 34 + 2)
-    with Image.open(tmp_path / "loss.png") as plot:
-        assert plot.size == (640, 320)
+    if script.CHROMIUM:
+        with Image.open(tmp_path / "report.png") as shot:
+            assert shot.size == script.SCREEN
+
+
+def test_sample_script_takes_the_benchmarks_run(tmp_path):
+    """``--benchmark VARIANT``: real clips beside the committed sample GIF of that variant."""
+    from PIL import Image, ImageSequence
+
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "docs" / "scripts" / "make_samples.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(["--benchmark", "quickstart", "--out", str(tmp_path)])
+    committed = ROOT / "benchmarks" / "quality" / "samples" / "quickstart.gif"
+    with Image.open(tmp_path / "samples" / "real-vs-generated.gif") as made, Image.open(committed) as sample:
+        right = (sample.width * 2 + script.GAP, script.LABEL, sample.width * 4 + script.GAP, script.LABEL + 2 * sample.height)
+        for ours, theirs in zip(ImageSequence.Iterator(made), ImageSequence.Iterator(sample)):
+            half = ours.convert("RGB").crop(right).resize(sample.size, Image.NEAREST)
+            errors = [abs(a - b) for p, q in zip(half.getdata(), theirs.convert("RGB").getdata()) for a, b in zip(p, q)]
+            close = sum(e <= 8 for e in errors) / len(errors)
+            assert close > 0.99 and sum(errors) / len(errors) < 1, close  # the benchmark's videos, up to the palette
+    with pytest.raises(SystemExit, match="no variant 'nope'"):
+        script.main(["--benchmark", "nope", "--out", str(tmp_path)])
