@@ -47,7 +47,7 @@ BLOCK = re.compile(r"(?P<open><!-- generated: (?P<name>[\w-]+)[^\n]*-->\n)(?P<bo
                    re.S)
 INCLUDE = re.compile(r"^<!-- vidgan:snippet ([\w-]+) -->$", re.M)
 FILTERS = {
-    "f1": lambda v: f"{v:.1f}", "f2": lambda v: f"{v:.2f}", "f3": lambda v: f"{v:.3f}",
+    "f0": lambda v: f"{v:.0f}", "f1": lambda v: f"{v:.1f}", "f2": lambda v: f"{v:.2f}", "f3": lambda v: f"{v:.3f}",
     "pct": lambda v: f"{100 * v:.0f}%",  # a fraction as a percentage
     "x": lambda v: f"{v:.2f}x",  # a speed-up
     "minutes": lambda s: f"{s / 60:.1f} min",  # seconds as minutes
@@ -141,8 +141,19 @@ def iteration_table(report: str, recipe: str = verdicts.HEADLINE, configs: list[
         r = rows[config]
         low, high = r["speedup_range"]
         peak = f"{100 * r['peak_fraction']:.0f}% of {r['dtype']}" if "peak_fraction" in r else "–"
+        if "peak_fraction_beside" in r:
+            peak += f" ({100 * r['peak_fraction_beside']:.0f}% beside)"
         lines.append(f"| {config} | {r['median']:.3f} s | {r['speedup']:.2f}x ({low:.2f}x–{high:.2f}x) | "
                      f"{r['gflop']:.0f} | {peak} |")
+    return "\n".join(lines)
+
+
+def categories_table(report: str) -> str:
+    """Where a benchmark report's profiled fast iteration spends its time, by category."""
+    categories = reports()[report].categories
+    total = sum(categories.values())
+    lines = ["| category | time | share |", "|---|---|---|"]
+    lines += [f"| {name} | {1e3 * seconds:.0f} ms | {100 * seconds / total:.0f}% |" for name, seconds in categories.items()]
     return "\n".join(lines)
 
 
@@ -160,7 +171,8 @@ def context(target: str) -> dict[str, Any]:
     pages and their pictures from there."""
     site = not target.endswith("README.md")
     return {**reports(), "quality_table": quality_table, "iteration_table": iteration_table,
-            "data_table": data_table, "docs": "" if site else "docs/", "assets": "assets" if site else "docs/assets"}
+            "categories_table": categories_table, "data_table": data_table,
+            "targets": {"iteration_peak": verdicts.ITERATION_PEAK_TARGET["bf16"]}, "docs": "" if site else "docs/", "assets": "assets" if site else "docs/assets"}
 
 
 def include(markdown: str) -> str:

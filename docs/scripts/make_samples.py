@@ -53,7 +53,7 @@ PICTURES = {"content-motion": ["--grid", "content-motion", "4", "4"],
             "interpolate-content": ["--interpolate", "content", "8", "2"]}
 SCALE, GAP, LABEL = 2, 12, 18  # the side-by-side GIF: magnification, pixels between the halves, label strip
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREEN = (760, 820)  # the browser window of report.png: the run's facts, machines and first plots
+SCREEN = (760, 1000)  # the browser window of report.png: the run's facts, machines and losses
 
 
 def benchmark_variant(name: str) -> dict:
