@@ -5,6 +5,7 @@ page's placeholders must resolve; a changed report must change every page that q
 and no page may type a measured number by hand.
 """
 
+import doctest
 import json
 import re
 import subprocess
@@ -95,3 +96,8 @@ def test_the_filters_and_paths():
                         "x.md") == "0.123 1.5 1.5 min 4 ms 0.418 s"
     assert numbers.fill("{{ assets }} {{ docs }}", "README.md") == "docs/assets docs/"
     assert numbers.fill("{{ assets }} {{ docs }}", "index.md") == "assets "
+
+
+def test_the_modules_examples():
+    result = doctest.testmod(numbers)
+    assert result.attempted and not result.failed

@@ -63,7 +63,7 @@ class FrameStrips(FolderDataset):
         frames: ``c t h w`` float32 in ``[-1, 1]`` with ``h = w = image_size``.
 
     Example:
-        >>> data = FrameStrips("../shared/data/mocogan-shapes")  # doctest: +SKIP
+        >>> data = FrameStrips("data/mocogan-shapes")  # the authors' shape-motion strips  # doctest: +SKIP
         >>> len(data), data.classes, data.frames(0, [0, 2]).shape  # doctest: +SKIP
         (8000, ['0', '1'], torch.Size([3, 2, 64, 64]))
     """
