@@ -87,8 +87,9 @@ def _quality(report: dict[str, Any]) -> Named:
 
 
 def _bench(report: dict[str, Any]) -> Named:
-    """Full iterations by ``recipe`` and then config (``bench["mocogan-categorical"].fast``);
-    the headline recipe's fast profile as ``profile`` with its kernel limit and ideal."""
+    """Full iterations by recipe, then config (``bench["mocogan-categorical"].fast``); of the
+    headline recipe's profiled fast iteration, its time by ``categories`` (seconds), its
+    ``kernel_limit`` and ``ideal`` (:mod:`vidgan.bench.verdicts`)."""
     summary = report["devices"]["cpu"]
     recipes: dict[str, dict[str, Any]] = {}
     for row in summary["rows"]:
