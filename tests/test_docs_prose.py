@@ -16,7 +16,7 @@ from docs import numbers
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 40
 FILES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")),
-         "benchmarks/README.md", "benchmarks/quality/NOTES.md"]
+         "benchmarks/README.md", "benchmarks/quality/NOTES.md", "benchmarks/shape_motion/RESULTS.md"]
 FENCE = re.compile(r"^\s*(```|~~~)")
 ITEM = re.compile(r"^([-*+]|\d+\.)\s")
 END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])")
