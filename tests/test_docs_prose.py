@@ -1,4 +1,5 @@
-"""Short sentences: none over 40 words in the README, the docs pages and the benchmark notes.
+"""Short sentences: none over 40 words in the README, the docs pages and the benchmark notes;
+and a README that fits its outline.
 
 Pages are read as a reader sees them: snippets included and placeholders filled
 (docs/numbers.py). Code blocks, tables, headings and HTML comments are not prose; each
@@ -83,3 +84,19 @@ See [the page](page.md) here."""
 def test_no_sentence_is_over_40_words(path):
     long = [f"{len(s.split())} words: {s}" for s in sentences(as_read(path)) if len(s.split()) > LIMIT]
     assert not long, "\n".join(long)
+
+
+def test_the_readme_fits_its_outline():
+    """At most 120 lines: one sentence of what vidgan is, its pictures, then the outline's
+    sections in order; every picture and page it points to is in the repository."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 120
+    assert len(sentences(paragraphs(readme)[0])) == 1
+    assert [line[3:] for line in readme.splitlines() if line.startswith("## ")] == [
+        "Two commands", "What a run leaves behind", "Recipes", "Results", "What you can do", "Learn more"]
+    pictures = re.findall(r'!\[[^\]]*\]\(([^)]+)\)|<img src="([^"]+)"', readme)
+    pictures = [a or b for a, b in pictures]
+    assert any(p.endswith(".gif") for p in pictures) and any(p.endswith("report.png") for p in pictures)
+    targets = pictures + re.findall(r"(?<!!)\[[^\]]*\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    missing = [t for t in targets if "://" not in t and not (ROOT / t).exists()]
+    assert not missing, f"README.md points to missing files: {missing}"
