@@ -177,6 +177,10 @@ def build_critics(cfg: DictConfig, device: torch.device, fused_optim: bool = Fal
         aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
         augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
                    if section.get("augment") else nn.Identity())
+        frames = getattr(net, "frames", None)
+        if frames is not None and max(frames) >= cfg.data.video_length:
+            raise VidganError(f"{where}.frames reach frame {max(frames)} but data.video_length is "
+                              f"{cfg.data.video_length}; pick frames below it or lengthen the clips")
         projection = bool(section.get("projection", False))
         if projection and not getattr(net, "dim_categorical", 0):
             raise VidganError(f"{where}.projection needs a discriminator with class outputs "
@@ -261,7 +265,9 @@ class Trainer:
         data = self.cfg.data
         if critic.net.view == "frames":
             return sample_frames(self.dataset, critic.batch, rng)
-        return sample_clips(self.dataset, critic.batch, data.video_length, data.every_nth, rng)
+        clips, labels = sample_clips(self.dataset, critic.batch, data.video_length, data.every_nth, rng)
+        frames = getattr(critic.net, "frames", None)  # a critic that sees some frames of each clip
+        return (clips if frames is None else clips[:, :, list(frames)]), labels
 
     def draw_real(self, rng: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """One step's real batch of every critic, in the critics' order, on the CPU.
@@ -315,7 +321,9 @@ class Trainer:
 
     def fake_batch(self, critic: Critic) -> tuple[torch.Tensor, torch.Tensor]:
         if critic.net.view == "clips":
-            fake, labels = self.generator.sample_videos(critic.batch, generator=self.latent_rng)
+            frames = getattr(critic.net, "frames", None)
+            fake, labels = self.generator.sample_videos(critic.batch, generator=self.latent_rng,
+                                                        **({} if frames is None else {"frames": frames}))
         elif self.cfg.train.mode == "reference":
             fake, labels = levers.original_images(self.generator, critic.batch, self.latent_rng)
         else:
