@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from vidgan.bench.runner import machine
+from vidgan.bench.machine import machine
 from vidgan.config import load_config
 from vidgan.errors import VidganError
 from vidgan.generate import load_generator

@@ -17,7 +17,7 @@ from vidgan.generate import (category_grid, codes, content_motion_grid, interpol
                              motion_content_grid)
 from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 CELL = 32 + 2  # a 32×32 frame and its 2-pixel border in grids
 

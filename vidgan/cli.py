@@ -1,4 +1,4 @@
-"""The ``vidgan`` command: run, show, list, generate, report, eval, convert, bench."""
+"""The ``vidgan`` command: run, show, list, generate, report, eval, convert, bench, prepare."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def write_run_report(trainer) -> None:
     """Record the machine and write RUN/report.html; a failure is a warning, never a failed run."""
-    from vidgan.report import record_machine, write_report
+    from vidgan.run_page import record_machine, write_report
 
     try:
         record_machine(trainer.run_dir, trainer.step, trainer.device)
@@ -45,7 +45,7 @@ def write_run_report(trainer) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from vidgan.report import write_report
+    from vidgan.run_page import write_report
 
     console.print(f"wrote {write_report(args.run, args.out)}")
 
@@ -84,7 +84,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     from vidgan.convert import convert_discriminator, convert_generator, load_original
     from vidgan.config import load_config
     from vidgan.training import checkpoint
-    from vidgan.training.trainer import build_critics, build_generator
+    from vidgan.build import build_critics, build_generator
 
     cfg = load_config(args.overrides)
     generator = build_generator(cfg)
@@ -120,9 +120,19 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from vidgan.bench.runner import options_from, run
+    from vidgan.bench import options_from
+    from vidgan.bench.run import run
 
     run(options_from(args), log=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from vidgan.prepare import prepare
+
+    s = prepare(args.src, args.dst, size=args.size, channels=args.channels, workers=args.workers)
+    console.print(f"prepared {s['videos']} videos ({s['frames']} frames, {len(s['classes'])} classes) at "
+                  f"{s['size']}×{s['size']} in {args.dst}; skipped {len(s['skipped'])} unreadable files; "
+                  f"train with: vidgan run data.root={args.dst}", soft_wrap=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -191,6 +201,15 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint", help="a checkpoint .pt file or a run folder (its newest checkpoint)")
     ev.add_argument("overrides", nargs="*", metavar="key=value")
     ev.set_defaults(func=cmd_eval)
+
+    prep = sub.add_parser("prepare", help="decode a folder of videos once into training-size arrays: "
+                                          "vidgan prepare SRC DST --size 64")
+    prep.add_argument("src", type=Path, help="a folder of class folders of video files, SRC/<class>/<video>.mp4")
+    prep.add_argument("dst", type=Path, help="the folder to write (run again to continue an interrupted run)")
+    prep.add_argument("--size", type=int, default=64, help="frame side in pixels: the training data.image_size")
+    prep.add_argument("--channels", type=int, default=3, choices=[1, 3], help="3: RGB, 1: grayscale")
+    prep.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per core)")
+    prep.set_defaults(func=cmd_prepare)
 
     from vidgan.bench import add_arguments
 

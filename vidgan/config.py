@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -50,8 +50,43 @@ class OptimConfig:
     weight_decay: float = 1e-5
 
 
+@dataclass(frozen=True)
+class Levers:
+    """The speed options of the training step, each off (:mod:`vidgan.accel` applies them).
+
+    Each is also an optional ``train.<name>`` key: unset (null) it takes ``train.mode``'s
+    value, set it wins (:func:`vidgan.accel.resolve`).
+    """
+
+    precision: str = "fp32"  # autocast dtype for forward passes: fp32 (off), bf16, fp16 (CUDA)
+    channels_last: bool = False  # channels_last / channels_last_3d weights and inputs
+    compile: bool = False  # torch.compile the frame decoder and the discriminators
+    reuse_fakes: bool = False  # one generator forward per critic and iteration, reused by D and G steps
+    skip_critic_grads: bool = False  # G step computes no (discarded) gradients of the critics' weights
+    fused_optim: bool = False  # Adam(fused=True): one kernel per parameter instead of ~10
+    cudnn_benchmark: bool = False  # CUDA: cudnn picks the fastest convolution algorithm per shape
+    cuda_graphs: bool = False  # CUDA: compile with mode="reduce-overhead" (CUDA graphs)
+    prefetch: int = 0  # real batches drawn this many steps ahead in a thread; 0: drawn in the step
+    keep_memory: bool = False  # glibc malloc keeps freed memory for reuse (fewer page faults)
+    conv3d_gemm: bool = False  # Conv3d calls with small outputs as one GEMM, RGB ones space-to-depth with AMX
+    conv2d_gemm: bool = False  # Conv2d calls with small outputs as one GEMM
+    conv_transpose_gemm: bool = False  # ConvTranspose2d gradients on small inputs as GEMMs
+    fuse_critic_batches: bool = False  # D step: one critic call on its real and fake batches
+
+
+def with_lever_keys(cls: type) -> type:
+    """``cls`` with every :class:`Levers` field as an optional key after its own, unset (None)."""
+    hints = typing.get_type_hints(Levers)
+    keys = [(f.name, Optional[hints[f.name]], None) for f in fields(Levers)]
+    return make_dataclass(cls.__name__, keys, bases=(cls,), namespace={"__module__": cls.__module__,
+                                                                         "__doc__": cls.__doc__})
+
+
+@with_lever_keys
 @dataclass
 class TrainConfig:
+    """The ``train`` section: the loop's keys, then ``mode`` and the :class:`Levers` keys."""
+
     steps: int = 100_000
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -62,22 +97,7 @@ class TrainConfig:
     on_nan: str = "stop"  # a NaN/inf loss: stop (keeping the last checkpoint) or skip the step
     sync_batchnorm: bool = False  # with torchrun on CUDA: batch statistics over all processes
     tensorboard: bool = False  # also log losses for TensorBoard (needs the tensorboard package)
-    # Speed (vidgan/training/levers.py): a mode, and levers that override it when set.
     mode: str = "standard"  # standard | reference (the original's computation) | fast
-    precision: Optional[str] = None  # autocast: fp32 | bf16 | fp16 (CUDA)
-    channels_last: Optional[bool] = None
-    compile: Optional[bool] = None
-    reuse_fakes: Optional[bool] = None
-    skip_critic_grads: Optional[bool] = None
-    fused_optim: Optional[bool] = None
-    cudnn_benchmark: Optional[bool] = None
-    cuda_graphs: Optional[bool] = None
-    prefetch: Optional[int] = None  # steps of real batches drawn ahead in a thread; 0: off
-    keep_memory: Optional[bool] = None  # glibc malloc keeps freed memory for reuse (fewer page faults)
-    conv3d_gemm: Optional[bool] = None  # Conv3d calls with small outputs as one GEMM
-    conv2d_gemm: Optional[bool] = None  # Conv2d calls with small outputs as one GEMM
-    conv_transpose_gemm: Optional[bool] = None  # ConvTranspose2d gradients on small inputs as GEMMs
-    fuse_critic_batches: Optional[bool] = None  # D step: one critic call on its real and fake batches
 
 
 @dataclass

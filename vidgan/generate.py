@@ -26,7 +26,7 @@ from vidgan.errors import VidganError
 from vidgan.generators.latents import LatentPart, interpolate
 from vidgan.training import checkpoint
 from vidgan.training.samples import write_gif, write_grid
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 GRIDS = {"content-motion": "R contents (rows) × C motions (columns)",
          "motion-content": "R motions (rows) × C contents (columns)",

@@ -75,9 +75,7 @@ def _parameters(factory: Callable) -> dict[str, inspect.Parameter]:
 def small_kwargs(factory: Callable, **overrides: Any) -> dict[str, Any]:
     """:data:`SMALL_KWARGS` that ``factory`` accepts by name, updated with ``overrides``."""
     params = _parameters(factory)
-    kwargs = {k: v for k, v in SMALL_KWARGS.items() if k in params}
-    kwargs.update(overrides)
-    return kwargs
+    return {**{k: v for k, v in SMALL_KWARGS.items() if k in params}, **overrides}
 
 
 def _arguments(factory: Callable, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def test_trainer_gives_the_critic_the_view_s_frames_of_real_and_generated_clips(
 
     video.net.forward, trainer.generator.sample_videos = spy_forward, spy_sample
     state = trainer.data_rng.get_state()
-    real = trainer.real_batch(video)[0]
+    real = trainer.real.for_critic(video)[0]
     trainer.data_rng.set_state(state)
     clips = sample_clips(trainer.dataset, video.batch, 13, 1, trainer.data_rng)[0]  # data.video_length=13
     assert torch.equal(real, clips[:, :, frames])

@@ -20,7 +20,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from vidgan.config import load_config
 from vidgan.metrics.base import to_float
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 TINY_EXTRACTOR = "vidgan-test-tiny"
 

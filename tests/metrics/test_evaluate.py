@@ -17,7 +17,7 @@ from vidgan.metrics.base import sha256, to_float, to_uint8
 from vidgan.metrics.mcs import ClipClassifier
 from vidgan.registry import DATASETS
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 FAST_MCS = ["options.mcs.steps=5", "options.mcs.batch=4", "options.mcs.heldout_clips=8"]
 

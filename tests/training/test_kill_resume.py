@@ -24,7 +24,7 @@ def vidgan(*args):
 
 def losses(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k != "time"} for row in rows]
+    return [{k: v for k, v in row.items() if k not in ("time", "data_time")} for row in rows]
 
 
 def start_and_stop(run_dir, at_step, how, *extra):

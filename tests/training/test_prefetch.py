@@ -24,7 +24,7 @@ ARGS = ["recipe=mocogan-categorical", "train.sample_every=1000", *TINY]
 
 def losses(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k != "time"} for row in rows]
+    return [{k: v for k, v in row.items() if k not in ("time", "data_time")} for row in rows]
 
 
 def prefetch_threads():
@@ -41,7 +41,7 @@ def spy_on_prefetching(t):
     real_batches = t.real_batches
 
     def spy():
-        seen.append(t._prefetch is not None and len(prefetch_threads()) == 1)
+        seen.append(t.real.prefetcher is not None and len(prefetch_threads()) == 1)
         return real_batches()
 
     t.real_batches = spy

@@ -2,10 +2,11 @@
 
 Up to :data:`SCAN` class folders of ``data.root`` are looked at, and up to :data:`SCAN`
 entries of each:
-image files are frame strips (``frame-strips``), video files are ``video-files``, and
-sub-folders holding images are frame folders (``frame-folders``). The kind with the most
+image files are frame strips (``frame-strips``), video files are ``video-files``,
+sub-folders holding images are frame folders (``frame-folders``) and ``.npy`` files are
+videos written by ``vidgan prepare`` (``prepared-videos``). The kind with the most
 entries wins, and a log line says which was picked. A folder none of them reads is a
-one-line error that names the three layouts.
+one-line error that names the layouts.
 
 Example:
     >>> detect_dataset("~/ucf101-by-class")  # doctest: +SKIP
@@ -19,13 +20,13 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from vidgan.data import frame_folders, strips, videos
+from vidgan.data import frame_folders, prepared, strips, videos
 from vidgan.errors import VidganError
 
 log = logging.getLogger("vidgan")
 
 SCAN = 64  # class folders looked at, and entries per class folder
-READERS = (strips.FrameStrips, videos.VideoFiles, frame_folders.FrameFolders)
+READERS = (strips.FrameStrips, videos.VideoFiles, frame_folders.FrameFolders, prepared.PreparedVideos)
 _announced: set[tuple[Path, str]] = set()
 
 
@@ -42,6 +43,8 @@ def _kind(entry: os.DirEntry) -> str | None:
     suffix = Path(entry.name).suffix.lower()
     if suffix in strips.SUFFIXES:
         return "frame-strips"
+    if suffix == prepared.SUFFIX:
+        return "prepared-videos"
     return "video-files" if suffix in videos.SUFFIXES else None
 
 
@@ -51,7 +54,8 @@ def layouts() -> str:
 
 
 def detect_dataset(root: str | Path) -> str:
-    """The registered name of the data set that reads ``root``: frame-strips, video-files or frame-folders."""
+    """The registered name of the data set that reads ``root``: frame-strips, video-files,
+    frame-folders or prepared-videos."""
     root = Path(root).expanduser()
     if not root.is_dir():
         state = "is a file, not a folder" if root.exists() else "does not exist"

@@ -48,7 +48,6 @@ def _down_stack(dims: int, widths: list[int], head: nn.Module, noise_sigma: floa
 class _Discriminator(nn.Module):
     view = "frames"
     min_frames = 1
-    batch_separable = True  # each sample computed on its own but in batch norm (train.fuse_critic_batches)
 
     def __init__(self, channels: int, image_size: int):
         super().__init__()

@@ -83,7 +83,7 @@ class FlowGenerator(MoCoGANGenerator):
                  ngf: int = 32, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "sine-motion",
                  decoder: str = "dcgan-frames", motion_noise: float = 1.0, flow_size: int = 16,
-                 flow_width: int = 64, max_flow: float = 1.0):
+                 flow_width: int = 64, max_flow: float = 1.0, background: bool = True):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
         if flow_size < 4 or flow_size & (flow_size - 1) or flow_size > image_size:
@@ -91,8 +91,10 @@ class FlowGenerator(MoCoGANGenerator):
         if not max_flow > 0:
             raise ValueError(f"max_flow must be positive, got {max_flow}")
         self.max_flow = max_flow
-        # one decoder draws background and sprite (colours and alpha): channels + channels + 1
-        self.decoder = GENERATORS.build(decoder, dim_z=dim_z_content, channels=2 * channels + 1,
+        self.background = background
+        # one decoder draws the picture, or background and sprite (colours and alpha)
+        self.decoder = GENERATORS.build(decoder, dim_z=dim_z_content,
+                                        channels=2 * channels + 1 if background else channels,
                                         image_size=image_size, ngf=ngf)
         self.flow = FlowDecoder(dim_z_content + dim_z_motion, flow_size, max(dim_z_category, 1), flow_width)
 
@@ -102,15 +104,18 @@ class FlowGenerator(MoCoGANGenerator):
         b, t, _ = z.shape
         c = self.channels
         layers = self.decoder(z[:, 0, :self.dim_z_content]).float()
-        background, sprite = layers[:, :c], layers[:, c:]  # sprite: colours and alpha
+        sprite = layers[:, c:] if self.background else layers  # colours (and alpha)
         flow = self.frame_flow(rearrange(z, "b t d -> (b t) d"))  # (b t) 2 h w
         grid = repeat(self.identity(layers), "1 h w xy -> 1 (t h) w xy", t=t) \
             + rearrange(flow, "(b t) xy h w -> b (t h) w xy", b=b)
         # every frame's points sampled from its video's sprite at once (t grids stacked along h)
         moved = F.grid_sample(sprite + 1, grid, align_corners=False, padding_mode="zeros") - 1  # outside: -1
         moved = rearrange(moved, "b c (t h) w -> b c t h w", t=t)
+        if not self.background:
+            return moved
         alpha = (moved[:, -1:] + 1) / 2  # outside the sprite: 0, the background shows
-        return background[:, :, None] + alpha * (moved[:, :c] - background[:, :, None])
+        background = layers[:, :c, None]
+        return background + alpha * (moved[:, :c] - background)
 
     def frame_flow(self, z: torch.Tensor) -> torch.Tensor:
         """Per-frame flows ``n 2 h w`` (x, y in grid units) from frame latents ``n d``."""

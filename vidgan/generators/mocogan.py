@@ -8,7 +8,6 @@ import torch
 from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
-from torch.profiler import record_function
 
 from vidgan.generators.latents import LatentPart, check_latents, join, latent_length
 from vidgan.registry import GENERATORS, SAMPLERS
@@ -115,12 +114,10 @@ class MoCoGANGenerator(nn.Module):
                        latents: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Latents ``b t d`` in the original's order [content, category, motion], and labels ``b``.
 
-        ``latents`` fixes some parts (see :meth:`sample_parts`); the rest are drawn. Runs in
-        the profiler scope ``vidgan.latents`` (the samplers' share of a profiled iteration).
+        ``latents`` fixes some parts (see :meth:`sample_parts`); the rest are drawn.
         """
-        with record_function("vidgan.latents"):
-            values, labels = self.sample_parts(num_videos, video_length, generator, labels, latents)
-            return join(self.latent_parts, values, values["motion"].shape[1]), labels
+        values, labels = self.sample_parts(num_videos, video_length, generator, labels, latents)
+        return join(self.latent_parts, values, values["motion"].shape[1]), labels
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``."""

@@ -37,7 +37,7 @@ from vidgan.errors import VidganError
 from vidgan.metrics.base import EvalContext, sha256
 from vidgan.registry import DATASETS, METRICS
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator, resolve_device
+from vidgan.build import build_generator, resolve_device
 
 log = logging.getLogger("vidgan")
 

@@ -9,8 +9,7 @@ which batches were consumed, not how far the thread ran ahead (what a checkpoint
 hold to resume exactly).
 
 The thread runs its operations on one intra-op thread: with the step's threads on every
-core, a drawing thread with a team of its own stalls them (on 2 cores a draw of 6 ms of
-CPU time made each fast-mode iteration of ``mocogan-categorical`` about 0.12 s slower).
+core, a drawing thread with a team of its own would stall them.
 
 An exception raised by ``draw`` is raised again by the :meth:`Prefetcher.get` that would
 have returned that step's result. :meth:`Prefetcher.close` stops and joins the thread.

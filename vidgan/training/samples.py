@@ -1,4 +1,4 @@
-"""Writing generated videos as animated GIFs and PNG grids."""
+"""Generated videos for a person to look at: fixed samples, animated GIFs and PNG grids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,22 @@ from pathlib import Path
 import torch
 from einops import rearrange, repeat
 from PIL import Image
+from torch import nn
 from torchvision.utils import make_grid
+
+
+def fixed_videos(generator: nn.Module, num_videos: int, seed: int, device: torch.device) -> torch.Tensor:
+    """``num_videos`` videos ``b c t h w`` from the latents ``seed`` draws, asked for the
+    categories 0, 1, ... in turn: the same latents at every call, so the samples of a run
+    are comparable across steps. The generator runs in eval mode, then is back in train mode.
+    """
+    generator.eval()
+    categories = max(getattr(generator, "dim_z_category", 0), 1)
+    labels = (torch.arange(num_videos) % categories).to(device)
+    with torch.no_grad():
+        videos, _ = generator.sample_videos(num_videos, generator=torch.Generator().manual_seed(seed), labels=labels)
+    generator.train()
+    return videos
 
 
 def to_uint8(videos: torch.Tensor) -> torch.Tensor:

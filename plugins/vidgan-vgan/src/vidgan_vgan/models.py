@@ -121,7 +121,6 @@ class VGANDiscriminator(nn.Module):
     """
 
     view = "clips"
-    batch_separable = True  # each clip computed on its own but in batch norm (train.fuse_critic_batches)
 
     def __init__(self, channels: int = 3, image_size: int = 64, ndf: int = 64):
         super().__init__()

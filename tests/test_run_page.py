@@ -15,9 +15,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from vidgan.config import load_config
-from vidgan.report import MAX_SAMPLES, _spread, render, scalar_groups, segments
+from vidgan.run_page import MAX_SAMPLES, _spread, render, scalar_groups, segments
 from vidgan.training import checkpoint
-from vidgan.training.trainer import build_generator
+from vidgan.build import build_generator
 
 CELL = 32 + 2
 
@@ -146,3 +146,15 @@ def test_the_page_renders_in_chromium(run_dir, tmp_path):
     assert len(widths) == page.count("<img") == 4 and all(int(w) > 0 for w in widths)
     assert int(re.search(r'data-plots="(\d+)"', result.stdout).group(1)) == 2 * 6  # faint and smoothed per key
     assert "CONSOLE" not in result.stderr, [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+
+
+def test_the_report_shows_the_data_time(tmp_path):
+    from vidgan.run_page import plots_section, run_section
+
+    rows = [{"step": s, "time": t, "data_time": wait, "g": 1.0, "d_video": 1.0}  # 5 steps in 2.5 s, 2 s of it data
+            for s, t, wait in zip(range(1, 6), [0.1, 0.2, 0.3, 0.4, 2.5], [0.01, 0.02, 0.01, 0.02, 1.94])]
+    assert re.search(r"data time per iteration</td><td>mean 400 ms \(80% of the iteration\), median 20 ms</td>",
+                     run_section(tmp_path, {"recipe": "r"}, rows))
+    assert "<h2>data: data_time</h2>" in plots_section(rows, ["video"])
+    assert "data time" not in run_section(tmp_path, {}, [{k: v for k, v in r.items() if k != "data_time"}
+                                                         for r in rows])
