@@ -96,4 +96,5 @@ def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
     assert f"root: {root}" in (tmp_path / "runs" / "layered" / "config.yaml").read_text()
     table = (out / "report.md").read_text()
     assert f"{row['c2st']:.3f} ({row['c2st_real']:.3f})" in table
-    assert f"{row['memorisation']:.2f} ({row['copied']:.0%})" in table
+    assert (row["nn_c2st"], row["nn_c2st_real"]) == (metrics["nn-c2st"]["value"], metrics["nn-c2st"]["reference"])
+    assert f"{row['nn_c2st']:.3f} ({row['nn_c2st_real']:.3f}) | {row['memorisation']:.2f} ({row['copied']:.0%})" in table
