@@ -1,25 +1,31 @@
 """The quality benchmark: train recipes for a fixed budget, evaluate them, write one table.
 
-    python -m benchmarks.quality [VARIANT ...] [--out DIR] [--runs DIR] [--num-videos N]
-                                 [--curve] [key=value ...]
+    python -m benchmarks.quality [--suite shapes|actions] [VARIANT ...] [--out DIR]
+                                 [--runs DIR] [--num-videos N] [--curve] [key=value ...]
 
-Each variant (``VARIANTS``; all of them by default) is a recipe plus overrides. It is
-trained with ``vidgan run`` (wall time measured), its last checkpoint evaluated with
-``vidgan eval`` (ACD beside the real clips', MCS beside its classifier's accuracy on real
-clips, the real-vs-generated two-sample test ``c2st``) and its last sample GIF copied
-with a PNG sheet of its frames. ``--curve`` evaluates every checkpoint too, which gives
-the wall time at which a variant first meets the targets (``TARGETS``). ``key=value``
+A suite (``SUITES``) is a data set, its targets and its variants. ``shapes`` (the default)
+trains on the synthetic shapes the runs generate; ``actions`` on the MoCoGAN authors'
+human actions (``--data-root``, default ``../shared/data/mocogan-actions``). Each variant
+(all of the suite's by default) is a recipe plus overrides. It is trained with ``vidgan
+run`` (wall time measured), its last checkpoint evaluated with ``vidgan eval`` (ACD beside
+the real clips', MCS beside its classifier's accuracy on real clips, the real-vs-generated
+two-sample test ``c2st`` beside a real-vs-real control, and on real video the
+``memorisation`` ratio) and its last sample GIF copied with a PNG sheet of its frames.
+``--curve`` evaluates every checkpoint too, which gives the wall time at which a variant
+first meets the suite's targets. ``key=value``
 arguments override every variant's config (``train.steps=3000``, ``device=cuda``);
 ``eval.key=value`` ones go to ``vidgan eval`` (``eval.options.mcs.steps=100``).
 
-Writes ``DIR/report.md`` and ``DIR/report.json`` (default ``benchmarks/quality``) and
-``DIR/samples/VARIANT.gif|png``; the runs go to ``--runs`` (default ``runs/quality``).
+Writes ``DIR/report.md`` and ``DIR/report.json`` (default ``benchmarks/quality`` for shapes,
+``benchmarks/quality/actions`` for actions) and ``DIR/samples/VARIANT.gif|png``; the runs
+go to ``--runs`` (default ``runs/quality``).
 A variant whose run folder has checkpoints is not trained again, and a checkpoint with an
 evaluation is not evaluated again (the curve shows every evaluated checkpoint): delete the
 folder (or pass ``--fresh``) to redo both.
 
 Example:
     python -m benchmarks.quality quickstart original --curve
+    python -m benchmarks.quality --suite actions
 """
 
 from __future__ import annotations
@@ -46,12 +52,25 @@ from vidgan.training import checkpoint
 from vidgan.training.samples import write_grid
 from vidgan.training.trainer import run
 
-# A generator meets the targets when its ACD is at most ACD_RATIO times the real clips' and
-# its MCS at least MCS_MIN; c2st is reported (0.5: real and generated cannot be told apart).
-ACD_RATIO = 1.5
-MCS_MIN = 0.9
-TARGETS = f"ACD ≤ {ACD_RATIO}× the real clips', MCS ≥ {MCS_MIN}"
-METRICS = ("acd", "mcs", "c2st")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A generator meets the targets when its ACD is at most ``acd_ratio`` times the real
+    clips', its MCS at least ``mcs_min`` and, where given, its c2st at most ``c2st_max``
+    (0.5: real and generated cannot be told apart)."""
+
+    acd_ratio: float
+    mcs_min: float
+    c2st_max: float | None = None
+
+    def met(self, row: dict[str, Any]) -> bool:
+        return (row["acd"] <= self.acd_ratio * row["acd_real"] and row["mcs"] >= self.mcs_min
+                and (self.c2st_max is None or row["c2st"] <= self.c2st_max))
+
+    def __str__(self) -> str:
+        c2st = f", c2st ≤ {self.c2st_max}" if self.c2st_max is not None else ""
+        return f"ACD ≤ {self.acd_ratio}× the real clips', MCS ≥ {self.mcs_min}{c2st}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,38 @@ VARIANTS = {
 }
 
 
+ACTIONS = {
+    "layered": Variant("layered", (), "the recipe for real video: a still background per video, a "
+                       "foreground and mask per frame, a critic of 5 frames at their time stamps"),
+    "diffaugment-r1": Variant("layered", (
+        "train.steps=1250", "discriminators.image.augment=diffaugment", "discriminators.video.augment=diffaugment",
+        "discriminators.image.loss={name: bce-r1, gamma: 0.1, every: 8}",
+        "discriminators.video.loss={name: bce-r1, gamma: 0.1, every: 8}"),
+        "layered with DiffAugment and lazy R1 (γ 0.1, every 8 steps) in both critics, 1250 steps"),
+    "flow": Variant("layered", ("train.steps=750", "generator.name=flow"),
+                    "a background and a sprite per video, the sprite moved by a dense flow per frame, 750 steps"),
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A data set (``data`` overrides; ``root`` when it needs the data folder), its targets,
+    metrics and variants."""
+
+    variants: dict[str, Variant]
+    targets: Targets
+    metrics: tuple[str, ...]
+    out: str
+    data_root: str | None = None
+
+
+SUITES = {
+    "shapes": Suite(VARIANTS, Targets(1.5, 0.9), ("acd", "mcs", "c2st"), "benchmarks/quality"),
+    "actions": Suite(ACTIONS, Targets(1.5, 0.8, 0.75), ("acd", "mcs", "c2st", "nn-c2st", "memorisation"),
+                     "benchmarks/quality/actions", "../shared/data/mocogan-actions"),
+}
+
+
 def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:
     """Where the MCS classifier is kept: one per data config and evaluation options, shared by
     the variants (``vidgan eval`` refuses a classifier made for other data)."""
@@ -97,21 +148,25 @@ def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:
     return runs / f"mcs-classifier-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
 
 
-def evaluate_checkpoint(path: Path, out: Path, classifier: Path, num_videos: int,
+def evaluate_checkpoint(path: Path, out: Path, classifier: Path, num_videos: int, metrics: tuple[str, ...],
                         extra: list[str]) -> dict[str, Any]:
     """``vidgan eval`` of one checkpoint into ``out``; returns its eval.json record."""
-    evaluate(path, [f"metrics=[{','.join(METRICS)}]", f"num_videos={num_videos}", f"out={out}",
+    evaluate(path, [f"metrics=[{','.join(metrics)}]", f"num_videos={num_videos}", f"out={out}",
                     f"options.mcs.classifier={classifier}", *extra])
     return json.loads((out / "eval.json").read_text())
 
 
-def summary(record: dict[str, Any]) -> dict[str, Any]:
+def summary(record: dict[str, Any], targets: Targets) -> dict[str, Any]:
     """The numbers of one evaluation, and whether they meet the targets."""
     m = record["metrics"]
     row = {"step": record["step"], "acd": m["acd"]["value"], "acd_real": m["acd"]["reference"],
            "mcs": m["mcs"]["value"], "mcs_real": m["mcs"]["classifier_accuracy"],
-           "c2st": m["c2st"]["value"]}
-    row["meets_targets"] = row["acd"] <= ACD_RATIO * row["acd_real"] and row["mcs"] >= MCS_MIN
+           "c2st": m["c2st"]["value"], "c2st_real": m["c2st"].get("reference")}
+    if "memorisation" in m:
+        row["memorisation"], row["copied"] = m["memorisation"]["value"], m["memorisation"]["copied"]
+    if "nn-c2st" in m:
+        row["nn_c2st"], row["nn_c2st_real"] = m["nn-c2st"]["value"], m["nn-c2st"]["reference"]
+    row["meets_targets"] = targets.met(row)
     return row
 
 
@@ -137,11 +192,13 @@ def frames_png(checkpoint_file: Path, png: Path, num_videos: int = 8) -> Path:
     return write_grid(videos, png)
 
 
-def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict[str, Any]:
+def bench_variant(name: str, variant: Variant, suite: Suite, args: argparse.Namespace) -> dict[str, Any]:
     run_dir = args.runs / name
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    cfg = load_config([f"recipe={variant.recipe}", *variant.overrides, *args.overrides, f"run_dir={run_dir}"])
+    data = [f"data.root={args.data_root}"] if suite.data_root else []
+    cfg = load_config([f"recipe={variant.recipe}", *data, *variant.overrides, *args.overrides,
+                       f"run_dir={run_dir}"])
     if not checkpoint.list_checkpoints(run_dir):
         print(f"[{name}] training {variant.recipe} {' '.join(variant.overrides + tuple(args.overrides))}",
               flush=True)
@@ -156,10 +213,11 @@ def bench_variant(name: str, variant: Variant, args: argparse.Namespace) -> dict
         if done.exists():  # evaluated before (by an earlier --curve run, say): on the curve
             record = json.loads(done.read_text())
         elif args.curve or path == checkpoints[-1]:
-            record = evaluate_checkpoint(path, out, classifier, args.num_videos, args.eval_overrides)
+            record = evaluate_checkpoint(path, out, classifier, args.num_videos, suite.metrics,
+                                         args.eval_overrides)
         else:
             continue
-        row = summary(record)
+        row = summary(record, suite.targets)
         row["train_seconds"] = round(seconds[row["step"]], 1)
         curve.append(row)
         print(f"[{name}] step {row['step']}: ACD {row['acd']:.2f} (real {row['acd_real']:.2f}), "
@@ -179,6 +237,7 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     flags = [f for f in m.get("cpu_flags", []) if "bf16" in f or f.startswith("amx")]
     bf16 = f"native bf16: {', '.join(flags) or 'yes'}" if m["native_bf16_cpu"] else "no native bf16"
+    memorisation = all("memorisation" in r and "nn_c2st" in r for r in report["results"])
     lines = [
         "# Quality benchmark", "",
         f"`{report['command']}`", "",
@@ -186,19 +245,27 @@ def markdown(report: dict[str, Any]) -> str:
         f"{m['threads']} thread{'s' * (m['threads'] != 1)}"
         + (f", {m['cuda']}" if m.get("cuda") else "") + f"; {report['date']}.", "",
         *([report["note"], ""] if report.get("note") else []),
-        f"Targets: {TARGETS}. Each row: {report['num_videos']} generated videos and as many real clips "
-        "(`vidgan eval`); ACD on the 0..255 colour scale (lower is better), MCS and c2st accuracies "
-        "(c2st 0.5: real and generated cannot be told apart).", "",
-        "| variant | what | steps | train time | ACD (real) | MCS (real) | c2st | targets met at |",
-        "|---|---|---|---|---|---|---|---|",
+        f"Targets: {report['targets']}. Each row: {report['num_videos']} generated videos and as many real "
+        "clips (`vidgan eval`); ACD on the 0..255 colour scale (lower is better), MCS and c2st accuracies "
+        "(c2st 0.5: real and generated cannot be told apart; in brackets, real clips against other real "
+        "clips)." + (" nn-c2st: the same test judged by each clip's nearest neighbour. Memorisation: "
+                     "generated clips' distance to their nearest training clip over unseen real clips' "
+                     "(about 1: no copying; `copied`: the share nearer than nearly all real clips)."
+                     if memorisation else ""), "",
+        "| variant | what | steps | train time | ACD (real) | MCS (real) | c2st (real) |"
+        + (" nn-c2st (real) | memorisation (copied) |" if memorisation else "") + " targets met at |",
+        "|---|---|---|---|---|---|---|" + ("---|---|" if memorisation else "") + "---|",
     ]
     for r in report["results"]:
         met = r["targets_met_at"]
         met = f"step {met['step']}, {met['train_seconds'] / 60:.1f} min" if met else (
             "no" if len(r["curve"]) > 1 or not r["meets_targets"] else "yes")
+        c2st_real = f" ({r['c2st_real']:.3f})" if r.get("c2st_real") is not None else ""
+        copying = (f" {r['nn_c2st']:.3f} ({r['nn_c2st_real']:.3f}) | {r['memorisation']:.2f} ({r['copied']:.0%}) |"
+                   if memorisation else "")
         lines.append(f"| `{r['variant']}` | {r['what']} | {r['step']} | {r['train_seconds'] / 60:.1f} min | "
                      f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
-                     f"{r['c2st']:.3f} | {met} |")
+                     f"{r['c2st']:.3f}{c2st_real} |{copying} {met} |")
     for r in report["results"]:
         if len(r["curve"]) > 1:
             lines += ["", f"`{r['variant']}` over training:", "",
@@ -212,8 +279,10 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.splitlines()[0])
-    parser.add_argument("items", nargs="*", help=f"variants ({', '.join(VARIANTS)}) and key=value overrides")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/quality"))
+    parser.add_argument("items", nargs="*", help="the suite's variants and key=value overrides")
+    parser.add_argument("--suite", choices=list(SUITES), default="shapes")
+    parser.add_argument("--data-root", help="the suite's data folder (actions: the MoCoGAN authors' clips)")
+    parser.add_argument("--out", type=Path, help="the report's folder (default: the suite's)")
     parser.add_argument("--runs", type=Path, default=Path("runs/quality"))
     parser.add_argument("--num-videos", type=int, default=256)
     parser.add_argument("--curve", action="store_true", help="evaluate every checkpoint, not only the last")
@@ -222,18 +291,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     args.overrides = [item for item in args.items if "=" in item and not item.startswith("eval.")]
     args.eval_overrides = [item[len("eval."):] for item in args.items if item.startswith("eval.")]
-    names = [item for item in args.items if "=" not in item] or list(VARIANTS)
-    unknown = [name for name in names if name not in VARIANTS]
+    suite = SUITES[args.suite]
+    args.out = args.out or Path(suite.out)
+    args.data_root = args.data_root or suite.data_root
+    if suite.data_root and not Path(args.data_root).is_dir():
+        raise VidganError(f"the {args.suite} suite's data folder {args.data_root} does not exist: "
+                          "pass --data-root FOLDER")
+    names = [item for item in args.items if "=" not in item] or list(suite.variants)
+    unknown = [name for name in names if name not in suite.variants]
     if unknown:
-        raise VidganError(f"unknown variant {unknown[0]!r}; the variants are {', '.join(VARIANTS)}")
+        raise VidganError(f"unknown variant {unknown[0]!r}; the {args.suite} suite's variants are "
+                          f"{', '.join(suite.variants)}")
     given = list(sys.argv[1:] if argv is None else argv)
     while "--note" in given:  # the note is printed on its own line, not in the command
         del given[given.index("--note"):given.index("--note") + 2]
     given = [item for item in given if not item.startswith("--note=")]
     command = " ".join(["python -m benchmarks.quality", *given])
     report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-              "num_videos": args.num_videos, "targets": TARGETS, "note": args.note,
-              "results": [bench_variant(name, VARIANTS[name], args) for name in names]}
+              "num_videos": args.num_videos, "targets": str(suite.targets), "note": args.note,
+              "results": [bench_variant(name, suite.variants[name], suite, args) for name in names]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "report.md").write_text(markdown(report))

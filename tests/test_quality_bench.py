@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 from tiny import TINY
 
 from benchmarks import quality
@@ -51,5 +53,48 @@ def test_trained_variants_are_not_trained_or_evaluated_again(tmp_path):
 
 
 def test_an_unknown_variant_is_a_one_line_error(tmp_path):
-    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the variants are quickstart, original, gru-motion, no-projection, spectral-hinge"):
+    with pytest.raises(VidganError, match="unknown variant 'quikstart'; the shapes suite's variants are "
+                                          "quickstart, original, gru-motion, no-projection, spectral-hinge"):
         quality.main(["quikstart", "--out", str(tmp_path)])
+
+
+def test_the_actions_suite_needs_its_data_folder(tmp_path):
+    with pytest.raises(VidganError, match=f"the actions suite's data folder {tmp_path / 'none'} does not "
+                                          "exist: pass --data-root FOLDER"):
+        quality.main(["--suite", "actions", "--data-root", str(tmp_path / "none"), "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(("row", "met"), [
+    ({"acd": 3.0, "acd_real": 2.0, "mcs": 0.8, "c2st": 0.75}, True),
+    ({"acd": 3.1, "acd_real": 2.0, "mcs": 0.8, "c2st": 0.75}, False),
+    ({"acd": 3.0, "acd_real": 2.0, "mcs": 0.79, "c2st": 0.75}, False),
+    ({"acd": 3.0, "acd_real": 2.0, "mcs": 0.8, "c2st": 0.76}, False),
+])
+def test_the_actions_targets_bound_acd_mcs_and_c2st(row, met):
+    assert quality.SUITES["actions"].targets.met(row) is met
+    assert quality.SUITES["shapes"].targets.met({**row, "mcs": 0.9}) is (row["acd"] <= 3.0)  # no c2st bound
+
+
+def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
+    """A folder of frame strips in two class folders stands in for the human actions."""
+    root, rng = tmp_path / "clips", np.random.default_rng(0)
+    for k in range(8):
+        (root / str(k % 2)).mkdir(parents=True, exist_ok=True)
+        frames = rng.integers(0, 256, (32, 32 * 13, 3), dtype=np.uint8)
+        Image.fromarray(frames).save(root / str(k % 2) / f"clip{k}.png")
+    out = tmp_path / "report"
+    tiny = [item for item in TINY_BENCH if not item.startswith("data.options")]  # the synthetic set's option
+    report = quality.main(["--suite", "actions", "--data-root", str(root), *tiny, "train.steps=1",
+                           "generator.dim_z_category=2", "discriminators.video.frames=[0,1,4,9,12]",
+                           "--num-videos", "8", "--out", str(out), "--runs", str(tmp_path / "runs")])
+    row = report["results"][0]
+    record = json.loads((tmp_path / "runs" / "layered" / "eval" / "step-0000001" / "eval.json").read_text())
+    metrics = record["metrics"]
+    assert row["variant"] == "layered" and row["c2st_real"] == metrics["c2st"]["reference"]
+    assert (row["memorisation"], row["copied"]) == (metrics["memorisation"]["value"],
+                                                    metrics["memorisation"]["copied"])
+    assert f"root: {root}" in (tmp_path / "runs" / "layered" / "config.yaml").read_text()
+    table = (out / "report.md").read_text()
+    assert f"{row['c2st']:.3f} ({row['c2st_real']:.3f})" in table
+    assert (row["nn_c2st"], row["nn_c2st_real"]) == (metrics["nn-c2st"]["value"], metrics["nn-c2st"]["reference"])
+    assert f"{row['nn_c2st']:.3f} ({row['nn_c2st_real']:.3f}) | {row['memorisation']:.2f} ({row['copied']:.0%})" in table

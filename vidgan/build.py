@@ -103,6 +103,10 @@ def build_critics(cfg: DictConfig, device: torch.device, sync_batchnorm: bool = 
         aux = [build_spec(a, f"{where}.aux[{i}]", LOSSES) for i, a in enumerate(section.get("aux", []))]
         augment = (build_spec(section.augment, f"{where}.augment", AUGMENTATIONS)
                    if section.get("augment") else nn.Identity())
+        frames = getattr(net, "frames", None)
+        if frames is not None and max(frames) >= cfg.data.video_length:
+            raise VidganError(f"{where}.frames reach frame {max(frames)} but data.video_length is "
+                              f"{cfg.data.video_length}; pick frames below it or lengthen the clips")
         projection = bool(section.get("projection", False))
         if projection and not getattr(net, "dim_categorical", 0):
             raise VidganError(f"{where}.projection needs a discriminator with class outputs "

@@ -213,8 +213,8 @@ def _check_discriminator(who: str, d: Any, args: dict[str, Any]) -> None:
         _fail(who, "cannot tell the input size: give the discriminator channels and image_size")
     if view == "frames":
         shape: tuple[int, ...] = (BATCH, channels, size, size)
-    elif view == "clips":
-        frames = int(getattr(d, "min_frames", 1)) + 1
+    elif view == "clips":  # a critic with ``frames`` sees only those frames of a clip
+        frames = len(d.frames) if hasattr(d, "frames") else int(getattr(d, "min_frames", 1)) + 1
         shape = (BATCH, channels, frames, size, size)
     else:
         _fail(who, f"view should be 'frames' or 'clips', got {view!r}")

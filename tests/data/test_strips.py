@@ -261,3 +261,36 @@ def test_bad_frame_indices(tmp_path):
 def test_bad_channels(tmp_path):
     with pytest.raises(VidganError, match=r"data\.channels must be 1 or 3"):
         build(tmp_path, channels=4)
+
+
+# the cache of decoded strips ----------------------------------------------------------
+def test_each_strip_is_decoded_once_while_it_fits_in_the_cache(tmp_path, monkeypatch):
+    for name in "vw":
+        save(tmp_path / "a" / f"{name}.png", strip(4))
+    data = build(tmp_path)
+    decoded = []
+    read = data.strip.__globals__["read_image"]
+    monkeypatch.setitem(data.strip.__globals__, "read_image", lambda path, *a: decoded.append(path) or read(path, *a))
+    first = data.frames(0, [0, 3])
+    for _ in range(3):
+        assert torch.equal(data.frames(0, [0, 3]), first)
+        data.frames(1, [2])
+    assert [p.name for p in decoded] == ["v.png", "w.png"]
+
+
+def test_the_cache_keeps_the_most_recent_strips_within_its_size(tmp_path, monkeypatch):
+    for name in "uvw":
+        save(tmp_path / "a" / f"{name}.png", strip(4))
+    data = build(tmp_path)
+    data.cache_bytes = 2 * strip(4).nbytes  # room for two strips
+    for i in (0, 1, 0, 2):  # u, v, u again, then w pushes out v (least recently used)
+        data.frames(i, [0])
+    assert [p.name for p in data._cache] == ["u.png", "w.png"]
+    uncached = build(tmp_path, cache_mb=0)
+    assert torch.equal(uncached.frames(1, [1, 2]), data.frames(1, [1, 2])) and not uncached._cache
+
+
+def test_a_negative_cache_size_is_an_error(tmp_path):
+    save(tmp_path / "a" / "v.png", strip(3))
+    with pytest.raises(VidganError, match=r"cache_mb must be 0 \(no cache\) or more, got -1"):
+        build(tmp_path, cache_mb=-1)

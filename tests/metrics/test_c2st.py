@@ -53,6 +53,16 @@ def test_independent_draws_of_the_same_data_score_about_one_half(tmp_path, data)
     assert result["value"] == pytest.approx(0.5, abs=0.15)
 
 
+def test_the_control_scores_real_against_other_real_clips(tmp_path, data):
+    ctx = context(tmp_path, Changed(data, torch.zeros_like), data, num_videos=96)
+    result = C2ST(**FAST)(ctx)
+    other = C2ST.other_real(ctx)
+    assert other.shape == ctx.real()[0].shape and not torch.equal(other, ctx.real()[0])
+    assert result["reference"] == C2ST(**FAST).accuracies(ctx, ctx.real()[0], other)[0]
+    assert result["reference"] == pytest.approx(0.5, abs=0.15) and result["value"] >= 0.95
+    assert "reference" not in C2ST(**FAST, control=False)(ctx)
+
+
 @pytest.mark.parametrize("change", [
     pytest.param(lambda videos: torch.zeros_like(videos), id="grey"),
     pytest.param(lambda videos: -videos, id="inverted"),
@@ -91,4 +101,5 @@ def test_vidgan_eval_writes_c2st(run_dir):
     # an untrained generator's noise against coloured shapes on black: told apart at once
     assert result["value"] == 1.0 and result["protocol"]["steps"] == 60
     assert result["protocol"]["train_videos_per_class"] == 4 and result["protocol"]["real_clips"] == 8
-    assert "| c2st | 1 |  | classifier train accuracy 1 |" in (run_dir / "eval.md").read_text()
+    control = result["reference"]  # real against real, in the real data column
+    assert f"| c2st | 1 | {control:.4g} | classifier train accuracy 1 |" in (run_dir / "eval.md").read_text()

@@ -6,13 +6,18 @@ square: the frame count is the long side // the short side (a remainder is ignor
 PNG and JPEG files are read; anything else is ignored and counted in a warning.
 
 Indexing reads only image headers; a video's pixels are decoded when its frames are asked
-for. As in the original, an alpha channel is dropped (PIL's ``convert``), not composited.
+for, and the decoded strips are kept, up to ``cache_mb`` megabytes, least recently used
+first out: every clip needs its whole strip decoded, and a small data set (a few dozen
+videos) then decodes each strip once instead of at every step. As in the original, an
+alpha channel is dropped (PIL's ``convert``), not composited.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,7 @@ from einops import rearrange
 from PIL import Image
 
 from vidgan.data.base import UnreadableVideo
+from vidgan.errors import VidganError
 from vidgan.data.folders import FolderDataset, read_image
 from vidgan.registry import DATASETS
 
@@ -54,6 +60,7 @@ class FrameStrips(FolderDataset):
         image_size: frames are resized (bilinear, antialiased) to this height and width.
         channels: 3 for RGB, 1 for grayscale.
         min_frames: the fewest frames a video needs to be used.
+        cache_mb: decoded strips kept in memory, in megabytes (0: none).
 
     Attributes:
         classes: the class folder names, in label order.
@@ -77,6 +84,29 @@ class FrameStrips(FolderDataset):
     accepted = "png/jpg/jpeg images"
     unreadable_word = "image"
 
+    def __init__(self, root: str | Path | None = None, image_size: int = 64, channels: int = 3,
+                 min_frames: int = 31, cache_mb: int = 512):
+        if cache_mb < 0:
+            raise VidganError(f"frame-strips: data.options.cache_mb must be 0 (no cache) or more, got {cache_mb}")
+        super().__init__(root, image_size, channels, min_frames)
+        self.cache_bytes = cache_mb << 20
+        self._cache: OrderedDict[Path, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()  # the prefetch thread reads too
+
+    def strip(self, path: Path) -> np.ndarray:
+        """The decoded strip ``h w c`` uint8, from the cache when it is there."""
+        with self._cache_lock:
+            if path in self._cache:
+                self._cache.move_to_end(path)
+                return self._cache[path]
+        pixels = read_image(path, self.channels, self.name)
+        if pixels.nbytes <= self.cache_bytes:
+            with self._cache_lock:
+                self._cache[path] = pixels
+                while sum(p.nbytes for p in self._cache.values()) > self.cache_bytes:
+                    self._cache.popitem(last=False)
+        return pixels
+
     def is_video(self, entry: os.DirEntry) -> bool:
         return entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES
 
@@ -85,7 +115,7 @@ class FrameStrips(FolderDataset):
         return max(width, height) // min(width, height)
 
     def decode(self, path: Path, num_frames: int, wanted: np.ndarray) -> np.ndarray:
-        pixels = read_image(path, self.channels, self.name)
+        pixels = self.strip(path)
         height, width = pixels.shape[:2]
         side = min(height, width)
         if max(height, width) // side < num_frames:

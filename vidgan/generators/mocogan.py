@@ -126,13 +126,16 @@ class MoCoGANGenerator(nn.Module):
 
     def sample_videos(self, num_videos: int, video_length: int | None = None,
                       generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                      latents: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                      latents: dict[str, torch.Tensor] | None = None,
+                      frames: tuple[int, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``num_videos`` videos ``b c t h w`` and the category labels they were asked for.
 
         ``latents`` fixes some latent parts (see :meth:`sample_parts`); the rest are drawn.
+        ``frames`` decodes only those frames of each video (the latents are drawn for the
+        whole length, so they are the frames the whole video would have).
         """
         z, labels = self.sample_latents(num_videos, video_length, generator, labels, latents)
-        return self(z), labels
+        return self(z if frames is None else z[:, list(frames)]), labels
 
     def sample_images(self, num_images: int, generator: torch.Generator | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor]:

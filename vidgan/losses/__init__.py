@@ -8,4 +8,4 @@ regulariser (a gradient penalty, say) that the trainer adds to the discriminator
 An auxiliary loss is called as ``loss(class_logits, labels)``.
 """
 
-from vidgan.losses import adversarial, category  # noqa: F401  (registers the built-ins)
+from vidgan.losses import adversarial, category, r1  # noqa: F401  (registers the built-ins)

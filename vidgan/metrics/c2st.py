@@ -18,6 +18,10 @@ right.
 learnt anything: well above ``value``, it learnt the training videos by heart, not the
 difference; near 0.5, more ``steps`` may help. The same seed gives the same number.
 
+With ``control`` the same test of the real clips against ``num_videos`` other real clips
+(drawn with seed ``seed + 3``) is the ``reference``: the score of a generator as good as
+the data, beside which ``value`` is read (eval.md's "real data" column).
+
 Example:
     >>> # vidgan eval runs/x metrics=[c2st] options.c2st.steps=400
 """
@@ -30,7 +34,8 @@ import torch
 from torch.nn import functional as F
 
 from vidgan.errors import VidganError
-from vidgan.metrics.base import EvalContext, to_float
+from vidgan.data import sample_clips
+from vidgan.metrics.base import EvalContext, to_float, to_uint8
 from vidgan.metrics.mcs import ClipClassifier, accuracy
 from vidgan.registry import METRICS
 
@@ -59,28 +64,43 @@ class C2ST:
         lr: Adam's learning rate.
         size: the classifier's frame size (frames are average-pooled to it).
         width: the classifier's first layer's channels.
+        control: also score real clips against other real clips (the ``reference``): what
+            the test gives when there is nothing to find, about 0.5.
 
     Example:
         >>> C2ST(steps=400)(ctx)  # doctest: +SKIP
         {'value': 0.93, 'train_accuracy': 0.99, 'protocol': {...}}
     """
 
-    def __init__(self, steps: int = 400, batch: int = 16, lr: float = 1e-3, size: int = 32, width: int = 16):
+    def __init__(self, steps: int = 400, batch: int = 16, lr: float = 1e-3, size: int = 32, width: int = 16,
+                 control: bool = True):
         if steps < 1 or batch < 1 or width < 1 or size < 4:
             raise VidganError("options.c2st: steps, batch and width must be at least 1 and size at least 4")
         if not lr > 0:
             raise VidganError(f"options.c2st.lr must be positive, got {lr}")
         self.settings = {"steps": steps, "batch": batch, "lr": lr, "size": size, "width": width}
+        self.control = control
 
     def __call__(self, ctx: EvalContext) -> dict[str, Any]:
         if ctx.num_videos < 4:
             raise VidganError(f"c2st trains on half the videos and tests on the other half, at least 2 of "
                               f"each: it needs num_videos >= 4, got {ctx.num_videos}")
+        test, train = self.accuracies(ctx, ctx.real()[0], ctx.generated()[0])
+        result = {"value": test, "train_accuracy": train}
+        if self.control:
+            result["reference"] = self.accuracies(ctx, ctx.real()[0], self.other_real(ctx))[0]
+        return {**result, "protocol": ctx.protocol(
+            real=True, **self.settings, control=self.control, control_seed=ctx.seed + 3,
+            classifier="ClipClassifier", labels="real 1, generated 0",
+            train_videos_per_class=ctx.num_videos // 2, test_videos_per_class=ctx.num_videos - ctx.num_videos // 2)}
+
+    def accuracies(self, ctx: EvalContext, real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
+        """The classifier's accuracy on the test halves and on the training halves (see the module doc)."""
         s = self.settings
         rng = torch.Generator().manual_seed(ctx.seed)
         order = torch.randperm(ctx.num_videos, generator=rng)
-        real_train, real_test = halves(ctx.real()[0], order)
-        fake_train, fake_test = halves(ctx.generated()[0], order)
+        real_train, real_test = halves(real, order)
+        fake_train, fake_test = halves(fake, order)
 
         def labelled(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             labels = torch.cat([torch.ones(len(real), dtype=torch.int64), torch.zeros(len(fake), dtype=torch.int64)])
@@ -101,8 +121,12 @@ class C2ST:
         net.eval()
         test_right = accuracy(net, test, test_labels, ctx.batch_size, ctx.device)
         train_right = accuracy(net, train, train_labels, ctx.batch_size, ctx.device)
-        return {"value": test_right.float().mean().item(),
-                "train_accuracy": train_right.float().mean().item(),
-                "protocol": ctx.protocol(real=True, **s, classifier="ClipClassifier", labels="real 1, generated 0",
-                                         train_videos_per_class=len(real_train),
-                                         test_videos_per_class=len(real_test))}
+        return test_right.float().mean().item(), train_right.float().mean().item()
+
+    @staticmethod
+    def other_real(ctx: EvalContext) -> torch.Tensor:
+        """``num_videos`` more real clips, drawn as the evaluation's real ones with seed ``seed + 3``."""
+        rng = torch.Generator().manual_seed(ctx.seed + 3)
+        clips = [sample_clips(ctx.dataset, min(ctx.batch_size, ctx.num_videos - start), ctx.video_length,
+                              ctx.every_nth, rng)[0] for start in range(0, ctx.num_videos, ctx.batch_size)]
+        return to_uint8(torch.cat(clips))

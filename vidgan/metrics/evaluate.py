@@ -164,6 +164,9 @@ def table_rows(record: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             notes.append(f"classifier held-out accuracy {_number(result['classifier_accuracy'])}")
             notes.append("per category " + ", ".join(f"{k}: {_number(v)}"
                                                      for k, v in result["per_category"].items()))
+        if "copied" in result:
+            notes.append(f"copied {_number(result['copied'])}; nearest training clip "
+                         f"{_number(result['generated_distance'])}, unseen real {_number(result['heldout_distance'])}")
         if "train_accuracy" in result:
             notes.append(f"classifier train accuracy {_number(result['train_accuracy'])}")
         if result["protocol"].get("weights"):

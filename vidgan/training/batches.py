@@ -39,7 +39,9 @@ class RealBatches:
     def _draw_one(self, critic: Critic, rng: torch.Generator) -> Batch:
         if critic.net.view == "frames":
             return sample_frames(self.dataset, critic.batch, rng)
-        return sample_clips(self.dataset, critic.batch, self.data.video_length, self.data.every_nth, rng)
+        clips, labels = sample_clips(self.dataset, critic.batch, self.data.video_length, self.data.every_nth, rng)
+        frames = getattr(critic.net, "frames", None)  # a critic that sees some frames of each clip
+        return (clips if frames is None else clips[:, :, list(frames)]), labels
 
     def draw(self, rng: torch.Generator) -> list[Batch]:
         """One step's batch of every critic, on the CPU, drawn from ``rng``.

@@ -127,7 +127,8 @@ class Trainer:
         """A generated batch for one critic (videos or single frames, its ``view``) and the
         category labels it was asked for, drawn from ``latent_rng``."""
         if critic.net.view == "clips":
-            fake, labels = self.generator.sample_videos(critic.batch, generator=self.latent_rng)
+            frames = {"frames": critic.net.frames} if hasattr(critic.net, "frames") else {}  # a sparse view
+            fake, labels = self.generator.sample_videos(critic.batch, generator=self.latent_rng, **frames)
         elif self.cfg.train.mode == "reference":
             fake, labels = accel.original_images(self.generator, critic.batch, self.latent_rng)
         else:

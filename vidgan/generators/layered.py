@@ -1,0 +1,108 @@
+"""A video generator that draws a still background and a moving foreground over it."""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange, repeat
+from torch import nn
+from torch.nn import functional as F
+
+from vidgan.generators.mocogan import MoCoGANGenerator
+from vidgan.registry import GENERATORS
+
+
+@GENERATORS.register("layered")
+class LayeredGenerator(MoCoGANGenerator):
+    """MoCoGAN's latents drawn as two layers: a background per video and a foreground per frame.
+
+    The content code is decoded once per video into a background image; every frame's
+    latent [content, category, motion(t)] is decoded into a foreground image and a mask,
+    and the frame is ``mask · foreground + (1 - mask) · background`` (the two streams of
+    Vondrick et al., "Generating videos with scene dynamics", NeurIPS 2016). A camera that
+    stands still sees a still scene with something moving in it: the background cannot
+    change over a video, and what moves is drawn anew in every frame, so arms and legs can
+    change shape instead of the picture sliding as a whole. Where the whole scene moves, the
+    mask can cover the frame and the generator is MoCoGAN's.
+
+    ``background_ngf`` is the background decoder's width (``ngf`` when 0). With ``shift``
+    the foreground of every frame is also moved as a whole, by a translation that a small
+    network reads from [category, motion(t)] (one head per category, as ``mocogan-warp``):
+    an object that crosses the frame is then drawn in place and moved, instead of drawn
+    anew at every position.
+
+    Shape:
+        as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
+
+    Example:
+        >>> g = LayeredGenerator(image_size=32, ngf=8, dim_z_category=2)
+        >>> g.sample_videos(2, 5)[0].shape
+        torch.Size([2, 3, 5, 32, 32])
+    """
+
+    def __init__(self, channels: int = 3, image_size: int = 64, video_length: int = 16,
+                 dim_z_content: int = 50, dim_z_category: int = 0, dim_z_motion: int = 10,
+                 ngf: int = 32, content: str = "gaussian-content",
+                 category: str = "one-hot-category", motion: str = "sine-motion",
+                 decoder: str = "dcgan-frames", motion_noise: float = 1.0, background_ngf: int = 0,
+                 shift: bool = False):
+        super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
+                         dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
+        if background_ngf < 0:
+            raise ValueError(f"background_ngf must be 0 (ngf) or more, got {background_ngf}")
+        dim_z = self.decoder.dim_z
+        self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels + 1,
+                                        image_size=image_size, ngf=ngf)
+        self.background = GENERATORS.build(decoder, dim_z=dim_z_content, channels=channels,
+                                           image_size=image_size, ngf=background_ngf or ngf)
+        self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
+        the first frame's content code."""
+        b, t, _ = z.shape
+        background = self.background(z[:, 0, :self.dim_z_content])
+        video = self.decode_frames(rearrange(z, "b t d -> (b t) d"), repeat(background, "b c h w -> (b t) c h w", t=t))
+        return rearrange(video, "(b t) c h w -> b c t h w", b=b)
+
+    @staticmethod
+    def composite(layer: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+        """Foreground colours over ``background`` through the mask in ``layer``'s last channel.
+
+        Shape:
+            layer ``b (c+1) h w`` in [-1, 1], background ``b c h w`` -> ``b c h w``.
+        """
+        mask = (layer[:, -1:] + 1) / 2
+        return background + mask * (layer[:, :-1] - background)
+
+    def decode_frames(self, z: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames ``n c h w`` from frame latents ``n d`` (over ``background`` when given)."""
+        layer = self.decoder(z)
+        if self.shift is not None:
+            category = z[:, self.dim_z_content:self.dim_z_content + self.dim_z_category]
+            layer = self.shift(layer, category, z[:, self.dim_z_content + self.dim_z_category:])
+        if background is None:
+            background = self.background(z[:, :self.dim_z_content])
+        return self.composite(layer, background)
+
+
+class Translation(nn.Module):
+    """Moves images as a whole by a shift read from a code: a two-layer network with one
+    output head per category (the category's one-hot code weighs the heads), ``tanh``
+    (at most half the frame either way). Outside the image the values are -1.
+
+    Shape:
+        images ``n c h w``, category ``n k`` (``k`` = 0 for one head), code ``n d`` -> ``n c h w``.
+    """
+
+    def __init__(self, dim_code: int, heads: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim_code, width), nn.LeakyReLU(0.2), nn.Linear(width, 2 * heads))
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, images: torch.Tensor, category: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        heads = rearrange(self.net(code), "n (k xy) -> n k xy", xy=2)
+        shift = heads[:, 0] if category.shape[1] == 0 else torch.einsum("nk,nkx->nx", category.to(heads.dtype), heads)
+        eye = torch.eye(2, device=images.device).expand(len(images), 2, 2)
+        theta = torch.cat([eye, torch.tanh(shift.float())[:, :, None]], dim=2)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        return F.grid_sample(images.float() + 1, grid, align_corners=False) - 1
