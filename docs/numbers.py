@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "docs" / "snippets"
 REPORTS = {  # the name a placeholder uses: the committed report
     "quality": "benchmarks/quality/report.json",
+    "actions": "benchmarks/quality/actions/report.json",
     "bench": "benchmarks/report/report.json",
     "bench_amx": "benchmarks/report-xeon-amx/report.json",
     "data": "benchmarks/data-pipeline/data-pipeline.json",
@@ -111,7 +112,7 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
+VIEWS = {"quality": _quality, "actions": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
 
 
 @functools.cache
@@ -131,6 +132,26 @@ def quality_table(names: list[str] | None = None) -> str:
                else "not met")
         lines.append(f"| `{name}` | {r['what']} | {r['acd']:.2f} ({r['acd_real']:.2f}) | "
                      f"{r['mcs']:.3f} ({r['mcs_real']:.3f}) | {r['c2st']:.3f} | {met} |")
+    return "\n".join(lines)
+
+
+def actions_table() -> str:
+    """The quality benchmark's rows on the human actions, with the real-vs-real controls and
+    memorisation, as a Markdown table."""
+    lines = ["| variant | steps | c2st (real) | nn-c2st (real) | MCS (real) | ACD (real) | memorisation (copied) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in reports()["actions"].items():
+        lines.append(f"| `{name}` | {r['step']} | {r['c2st']:.3f} ({r['c2st_real']:.3f}) | "
+                     f"{r['nn_c2st']:.3f} ({r['nn_c2st_real']:.3f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
+                     f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['memorisation']:.2f} ({100 * r['copied']:.0f}%) |")
+    return "\n".join(lines)
+
+
+def curve_table(report: str, variant: str) -> str:
+    """A quality report's variant at each evaluated step, as a Markdown table."""
+    lines = ["| step | train time | c2st | MCS | ACD |", "|---|---|---|---|---|"]
+    lines += [f"| {step} | {FILTERS['minutes'](c['train_seconds'])} | {c['c2st']:.3f} | {c['mcs']:.3f} | "
+              f"{c['acd']:.2f} |" for step, c in reports()[report][variant]["curve"].items()]
     return "\n".join(lines)
 
 
@@ -171,7 +192,8 @@ def context(target: str) -> dict[str, Any]:
     (``README.md``): the reports, the tables, and ``docs``/``assets``, the paths to the docs
     pages and their pictures from there."""
     site = not target.endswith("README.md")
-    return {**reports(), "quality_table": quality_table, "iteration_table": iteration_table,
+    return {**reports(), "quality_table": quality_table, "actions_table": actions_table, "curve_table": curve_table,
+            "iteration_table": iteration_table,
             "categories_table": categories_table, "data_table": data_table,
             "targets": {"iteration_peak": verdicts.ITERATION_PEAK_TARGET["bf16"]}, "docs": "" if site else "docs/", "assets": "assets" if site else "docs/assets"}
 

@@ -10,7 +10,10 @@ Writes into ``docs/assets`` (or ``--out``):
 - ``samples/interpolate-content.gif``: the content going from seed 0's code to seed 1's in 8
   steps, in 2 rows of different motion (``vidgan generate RUN --interpolate content 8 2``);
 - ``report.png``: the top of the run's ``report.html`` (``vidgan report RUN``), as headless
-  Chromium shows it, where Chromium is installed.
+  Chromium shows it, where Chromium is installed;
+- ``samples/actions-layered.gif`` (``--actions``): the generated videos of the quality
+  benchmark's ``layered`` run on the human actions, alone (the clips' licence keeps the
+  real ones out of the repository).
 
 Where the pictures come from:
 
@@ -123,12 +126,16 @@ def main(argv: list[str] | None = None) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--benchmark", metavar="VARIANT", help="the quality benchmark's committed run of VARIANT")
     source.add_argument("--run", type=Path, help="a finished run folder")
+    source.add_argument("--actions", action="store_true", help="copy the actions benchmark's layered samples")
     parser.add_argument("--steps", type=int, help="when training: default, the recipe's")
     parser.add_argument("--device", default="auto", help="when training")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "assets")
     args = parser.parse_args(argv)
     (args.out / "samples").mkdir(parents=True, exist_ok=True)
-    if args.benchmark:
+    if args.actions:
+        written = [Path(shutil.copy(QUALITY / "actions" / "samples" / "layered.gif",
+                                    args.out / "samples" / "actions-layered.gif"))]
+    elif args.benchmark:
         variant = benchmark_variant(args.benchmark)
         cfg = load_config([f"recipe={variant['recipe']}", *variant["overrides"]])
         written = [side_by_side(real_gif(cfg), QUALITY / variant["samples"], args.out / "samples" / "real-vs-generated.gif")]
