@@ -84,7 +84,7 @@ def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
         Image.fromarray(frames).save(root / str(k % 2) / f"clip{k}.png")
     out = tmp_path / "report"
     tiny = [item for item in TINY_BENCH if not item.startswith("data.options")]  # the synthetic set's option
-    report = quality.main(["--suite", "actions", "--data-root", str(root), *tiny, "train.steps=1",
+    report = quality.main(["--suite", "actions", "--data-root", str(root), "layered", *tiny, "train.steps=1",
                            "generator.dim_z_category=2", "discriminators.video.frames=[0,1,4,9,12]",
                            "--num-videos", "8", "--out", str(out), "--runs", str(tmp_path / "runs")])
     row = report["results"][0]
