@@ -135,8 +135,17 @@ def cmd_prepare(args: argparse.Namespace) -> None:
                   f"train with: vidgan run data.root={args.dst}", soft_wrap=True)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, as vidgan's own are: ``error: ...``, exit status 2."""
+
+    def error(self, message: str):
+        console.print(f"[red]error:[/red] {escape(message)} (see {self.prog} --help)", highlight=False,
+                      soft_wrap=True)
+        sys.exit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vidgan", description="Pluggable GANs for video generation.")
+    p = Parser(prog="vidgan", description="Pluggable GANs for video generation.")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="train a recipe: vidgan run recipe=mocogan train.steps=500")
