@@ -63,6 +63,19 @@ def test_vidgan_run_writes_the_report_and_the_machine(trained):
     assert machine["step"] == 3 and machine["device"] == "cpu" and machine["torch"] in page
 
 
+def test_vidgan_eval_rewrites_the_page_of_the_run_it_writes_eval_json_into(trained, tmp_path):
+    run_dir = shutil.copytree(trained, tmp_path / "run")
+    assert "no eval.json" in (run_dir / "report.html").read_text()
+    args = ["metrics=[acd]", "num_videos=4", "batch_size=4"]
+    assert vidgan("eval", run_dir, *args, f"out={tmp_path / 'elsewhere'}") == 0
+    assert "no eval.json" in (run_dir / "report.html").read_text()  # eval.json went elsewhere
+    assert vidgan("eval", run_dir, *args) == 0
+    acd = json.loads((run_dir / "eval.json").read_text())["metrics"]["acd"]
+    page = (run_dir / "report.html").read_text()
+    assert "no eval.json" not in page
+    assert f"<td>acd</td><td>{acd['value']:.4g}</td><td>{acd['reference']:.4g}</td>" in page
+
+
 def test_the_report_shows_the_run(run_dir):
     assert vidgan("report", run_dir) == 0
     page = (run_dir / "report.html").read_text()

@@ -19,7 +19,8 @@ is no script. It shows:
   newest checkpoint, when its generator declares those latent parts;
 - the metrics of ``eval.json``, and the resolved ``config.yaml``.
 
-``vidgan run`` writes ``RUN/report.html`` when training ends.
+``vidgan run`` writes ``RUN/report.html`` when training ends, and ``vidgan eval RUN``
+rewrites it beside the ``eval.json`` it writes.
 
 Example:
     >>> write_report("runs/shapes")  # doctest: +SKIP
