@@ -76,6 +76,14 @@ def test_vidgan_eval_rewrites_the_page_of_the_run_it_writes_eval_json_into(train
     assert f"<td>acd</td><td>{acd['value']:.4g}</td><td>{acd['reference']:.4g}</td>" in page
 
 
+def test_a_report_that_cannot_be_written_is_a_warning_and_the_run_is_kept(tmp_path, tiny, caplog):
+    run_dir = tmp_path / "run"
+    (run_dir / "report.html").mkdir(parents=True)  # the page cannot be written over a folder
+    assert vidgan("run", "recipe=mocogan-categorical", "train.steps=2", f"run_dir={run_dir}", *tiny) == 0
+    assert "could not write the run's report: VidganError: cannot write" in caplog.text
+    assert checkpoint.load(run_dir)["step"] == 2 and (run_dir / "machine.jsonl").is_file()
+
+
 def test_the_report_shows_the_run(run_dir):
     assert vidgan("report", run_dir) == 0
     page = (run_dir / "report.html").read_text()
