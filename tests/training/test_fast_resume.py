@@ -16,6 +16,7 @@ import torch
 
 from vidgan import accel
 from vidgan.accel import levers as levers_module
+from vidgan.accel.gemm.layers import GEMM_CLASSES
 from vidgan.config import load_config
 from vidgan.training import checkpoint
 from vidgan.training.trainer import run
@@ -60,6 +61,8 @@ def test_fast_mode_resumes_exactly(tmp_path, monkeypatch, cpu):
     expected = {**EVERY_CPU, **(NATIVE_BF16 if cpu == "native-bf16-cpu" else {})}
     assert {k: getattr(trainer.levers, k) for k in expected} == expected
     assert trainer.levers == accel.fast_levers(torch.device("cpu")) and all(trainer.fused.values())
+    layers = {type(m) for net in (trainer.generator, *(c.net for c in trainer.critics)) for m in net.modules()}
+    assert (layers >= set(GEMM_CLASSES.values())) == trainer.levers.conv3d_gemm  # the GEMM convolutions in place
     run(load_config([*SMALL, "train.steps=2", f"run_dir={split}"]))
     assert checkpoint.load(split)["step"] == 2
     resumed = run(load_config([f"train.resume={split}", "train.steps=4"]))
