@@ -23,9 +23,17 @@ def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
     for name, row in rows.items():
         assert [c["step"] for c in row["curve"]] == [1, 2]  # every checkpoint evaluated
         assert 0 <= row["curve"][0]["train_seconds"] <= row["curve"][1]["train_seconds"] > 0
-        assert row["acd"] >= 0 and row["acd_real"] >= 0 and 0 <= row["mcs"] <= 1
+        # the row carries the numbers of its last checkpoint's eval.json
+        metrics = json.loads((runs / name / "eval" / "step-0000002" / "eval.json").read_text())["metrics"]
+        assert (row["acd"], row["acd_real"]) == (metrics["acd"]["value"], metrics["acd"]["reference"])
+        assert (row["mcs"], row["mcs_real"]) == (metrics["mcs"]["value"], metrics["mcs"]["classifier_accuracy"])
+        # MCS is a share of the 8 videos, whose asked-for categories cycle evenly: the mean of
+        # its per-category shares
+        shares = metrics["mcs"]["per_category"].values()
+        assert row["mcs"] * 8 == round(row["mcs"] * 8) and row["mcs"] == pytest.approx(sum(shares) / len(shares))
+        met = row["acd"] <= quality.ACD_RATIO * row["acd_real"] and row["mcs"] >= quality.MCS_MIN
+        assert row["meets_targets"] == met
         assert (out / "samples" / f"{name}.gif").is_file() and (out / "samples" / f"{name}.png").is_file()
-        assert (runs / name / "eval" / "step-0000002" / "eval.json").is_file()
     saved = json.loads((out / "report.json").read_text())
     assert saved["results"][0]["acd"] == rows["quickstart"]["acd"]
     assert saved["machine"]["cpu"] and "native_bf16_cpu" in saved["machine"]

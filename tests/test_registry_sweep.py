@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from vidgan import testing
 from vidgan.registry import DISCRIMINATORS, GENERATORS, LOSSES, SAMPLERS, Entry
 from vidgan.testing import KINDS, check_component, small_kwargs, sweep
 
@@ -31,9 +32,24 @@ def test_sweep_one_kind_with_a_pattern():
         "discriminators/patch-image", "discriminators/patch-video"]
 
 
-def test_kwargs_override_small_defaults():
+def test_kwargs_override_small_defaults(monkeypatch):
+    built = []  # the components the checks were given
+
+    def recording(check):
+        def record(who, component, args):
+            built.append(component)
+            check(who, component, args)
+        return record
+
+    for kind, check in list(testing._CHECKS.items()):
+        monkeypatch.setitem(testing._CHECKS, kind, recording(check))
     check_component("discriminators", "video", image_size=16, ndf=2, channels=1)
     check_component("generator", "mocogan", dim_z_category=3, channels=1, image_size=16)
+    video, mocogan = built
+    first = next(m for m in video.modules() if isinstance(m, nn.Conv3d))
+    assert (video.image_size, first.in_channels, first.out_channels) == (16, 1, 2)  # ndf 2 channels
+    assert (mocogan.dim_z_category, mocogan.channels, mocogan.image_size) == (3, 1, 16)
+    assert mocogan.sample_videos(2, 4)[0].shape == (2, 1, 4, 16, 16)
 
 
 def test_small_kwargs_only_what_the_factory_takes():

@@ -63,6 +63,27 @@ def test_vidgan_run_writes_the_report_and_the_machine(trained):
     assert machine["step"] == 3 and machine["device"] == "cpu" and machine["torch"] in page
 
 
+def test_vidgan_eval_rewrites_the_page_of_the_run_it_writes_eval_json_into(trained, tmp_path):
+    run_dir = shutil.copytree(trained, tmp_path / "run")
+    assert "no eval.json" in (run_dir / "report.html").read_text()
+    args = ["metrics=[acd]", "num_videos=4", "batch_size=4"]
+    assert vidgan("eval", run_dir, *args, f"out={tmp_path / 'elsewhere'}") == 0
+    assert "no eval.json" in (run_dir / "report.html").read_text()  # eval.json went elsewhere
+    assert vidgan("eval", run_dir, *args) == 0
+    acd = json.loads((run_dir / "eval.json").read_text())["metrics"]["acd"]
+    page = (run_dir / "report.html").read_text()
+    assert "no eval.json" not in page
+    assert f"<td>acd</td><td>{acd['value']:.4g}</td><td>{acd['reference']:.4g}</td>" in page
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_the_run_is_kept(tmp_path, tiny, caplog):
+    run_dir = tmp_path / "run"
+    (run_dir / "report.html").mkdir(parents=True)  # the page cannot be written over a folder
+    assert vidgan("run", "recipe=mocogan-categorical", "train.steps=2", f"run_dir={run_dir}", *tiny) == 0
+    assert "could not write the run's report: VidganError: cannot write" in caplog.text
+    assert checkpoint.load(run_dir)["step"] == 2 and (run_dir / "machine.jsonl").is_file()
+
+
 def test_the_report_shows_the_run(run_dir):
     assert vidgan("report", run_dir) == 0
     page = (run_dir / "report.html").read_text()

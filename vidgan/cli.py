@@ -25,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     trainer = run(load_config(args.overrides))
     if trainer.rank != 0:
         return
-    write_run_report(trainer)
+    write_run_report(trainer.run_dir, trainer)
     if trainer.stopped_by is not None:
         console.print(f"stopped by signal {trainer.stopped_by} at step {trainer.step}; checkpoint written; "
                       f"continue with: vidgan run train.resume={trainer.run_dir}")
@@ -33,14 +33,16 @@ def cmd_run(args: argparse.Namespace) -> None:
     console.print(f"run folder: {trainer.run_dir}")
 
 
-def write_run_report(trainer) -> None:
-    """Record the machine and write RUN/report.html; a failure is a warning, never a failed run."""
+def write_run_report(run_dir: Path, trainer=None) -> None:
+    """Write RUN/report.html (after recording the machine of a training run); a failure is a
+    warning, never a failed command: the training or evaluation it shows succeeded."""
     from vidgan.run_page import record_machine, write_report
 
     try:
-        record_machine(trainer.run_dir, trainer.step, trainer.device)
-        console.print(f"report: {write_report(trainer.run_dir)}")
-    except Exception as err:  # the run itself succeeded: keep its exit status
+        if trainer is not None:
+            record_machine(run_dir, trainer.step, trainer.device)
+        console.print(f"report: {write_report(run_dir)}")
+    except Exception as err:  # the command's own work is done: keep its exit status
         logging.getLogger("vidgan").warning("could not write the run's report: %s: %s", type(err).__name__, err)
 
 
@@ -116,7 +118,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     from vidgan.metrics.evaluate import evaluate
 
-    print(evaluate(args.checkpoint, args.overrides), end="")
+    out = evaluate(args.checkpoint, args.overrides)
+    print((out / "eval.md").read_text(), end="")
+    if (out / "config.yaml").is_file():  # evaluated into its run folder: the run page shows eval.json
+        write_run_report(out)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -135,8 +140,17 @@ def cmd_prepare(args: argparse.Namespace) -> None:
                   f"train with: vidgan run data.root={args.dst}", soft_wrap=True)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, as vidgan's own are: ``error: ...``, exit status 2."""
+
+    def error(self, message: str):
+        console.print(f"[red]error:[/red] {escape(message)} (see {self.prog} --help)", highlight=False,
+                      soft_wrap=True)
+        sys.exit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vidgan", description="Pluggable GANs for video generation.")
+    p = Parser(prog="vidgan", description="Pluggable GANs for video generation.")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="train a recipe: vidgan run recipe=mocogan train.steps=500")

@@ -322,14 +322,14 @@ def validate(cfg: DictConfig) -> None:
     for key in ("video_length", "every_nth", "channels"):
         if cfg.data[key] < 1:
             raise VidganError(f"data.{key} must be at least 1, got {cfg.data[key]}")
-    if "name" not in cfg.generator:
+    if not isinstance(cfg.generator.get("name"), str):
         raise VidganError("generator.name is missing; e.g. generator.name=mocogan")
     generator_kwargs(cfg)
     dataset_kwargs(cfg)
     if not cfg.discriminators:
         raise VidganError("the recipe has no discriminators; add discriminators.<name>.name=...")
     for critic, section in cfg.discriminators.items():
-        if not isinstance(section, DictConfig) or "name" not in section:
+        if not isinstance(section, DictConfig) or not isinstance(section.get("name"), str):
             raise VidganError(f"discriminators.{critic} needs a name, e.g. discriminators.{critic}.name=video")
         values = OmegaConf.to_container(section)
         for key, hint in CRITIC_KEYS.items():

@@ -19,7 +19,8 @@ is no script. It shows:
   newest checkpoint, when its generator declares those latent parts;
 - the metrics of ``eval.json``, and the resolved ``config.yaml``.
 
-``vidgan run`` writes ``RUN/report.html`` when training ends.
+``vidgan run`` writes ``RUN/report.html`` when training ends, and ``vidgan eval RUN``
+rewrites it beside the ``eval.json`` it writes.
 
 Example:
     >>> write_report("runs/shapes")  # doctest: +SKIP
@@ -262,8 +263,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise VidganError(f"run folder {run_dir} does not exist")
     path = Path(out) if out else run_dir / "report.html"
     page = render(run_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page)
+    except OSError as err:
+        raise VidganError(f"cannot write {path}: {err.strerror or err}; choose another --out") from None
     return path
 
 

@@ -26,9 +26,12 @@ TINY_EXTRACTOR = "vidgan-test-tiny"
 
 
 @pytest.fixture(autouse=True)
-def no_weights_from_the_environment(monkeypatch):
-    monkeypatch.delenv("VIDGAN_INCEPTION_WEIGHTS", raising=False)
-    monkeypatch.delenv("VIDGAN_I3D_WEIGHTS", raising=False)
+def no_weights_from_the_environment(request, monkeypatch):
+    """The metric tests use stand-in networks whatever the environment names; only the
+    opt-in check with the real weights (marked ``real_weights``) reads the variables."""
+    if request.node.get_closest_marker("real_weights") is None:
+        monkeypatch.delenv("VIDGAN_INCEPTION_WEIGHTS", raising=False)
+        monkeypatch.delenv("VIDGAN_I3D_WEIGHTS", raising=False)
 
 
 def save_run(run_dir: Path, tiny: list[str], ema: bool = False) -> Path:

@@ -3,13 +3,13 @@
 import pytest
 import torch
 from einops import rearrange
-from metric_helpers import TINY_EXTRACTOR, RealVideos, TinyExtractor, inception_score, kernel_inception_distance
+from metric_helpers import (TINY_EXTRACTOR, RealVideos, TinyExtractor, inception_score, kernel_inception_distance,
+                            scipy_frechet)
 
 from vidgan.data import SyntheticShapes
 from vidgan.errors import VidganError
 from vidgan.metrics.base import EvalContext
 from vidgan.metrics.fidelity import FID, INCEPTION, IS, KID
-from vidgan.metrics.fvd import frechet_distance, gaussian
 
 
 class Flat(torch.nn.Module):
@@ -47,7 +47,7 @@ def test_fid_is_torch_fidelitys_frechet_distance_of_all_frames(tmp_path, data):
     ctx = context(tmp_path, RealVideos(data, offset=0.3), data, ["fid"])
     result = FID(feature_extractor=TINY_EXTRACTOR)(ctx)
     fake, real = features(ctx.generated()[0]), features(ctx.real()[0])
-    assert result["value"] == pytest.approx(frechet_distance(*gaussian(fake), *gaussian(real)), rel=1e-4)
+    assert result["value"] == pytest.approx(scipy_frechet(fake.double().numpy(), real.double().numpy()), rel=1e-4)
     protocol = result["protocol"]
     assert protocol["frames"] == 60 and protocol["feature_extractor"] == TINY_EXTRACTOR
     assert protocol["weights"] is None and protocol["library"].startswith("torch-fidelity")
@@ -70,7 +70,7 @@ def test_fid_kid_and_is_share_one_feature_pass_and_equal_their_definitions(tmp_p
     fid, kid, inception = (metric(TINY_EXTRACTOR)(ctx) for metric in (FID, KID, IS))
     assert TinyExtractor.builds == before + 1
     fake, real = features(ctx.generated()[0]), features(ctx.real()[0])
-    assert fid["value"] == pytest.approx(frechet_distance(*gaussian(fake), *gaussian(real)), rel=1e-4)
+    assert fid["value"] == pytest.approx(scipy_frechet(fake.double().numpy(), real.double().numpy()), rel=1e-4)
     # subsets of all 60 frames: every subset is the whole set, so the std is only rounding
     mean, std = kernel_inception_distance(fake.numpy(), real.numpy(), 100, 60, seed=0)
     assert kid["value"] == pytest.approx(mean, rel=1e-4) and kid["std"] == pytest.approx(std, abs=1e-4 * mean)

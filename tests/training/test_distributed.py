@@ -1,12 +1,14 @@
 """Two CPU processes with gloo under torchrun: in sync, one run folder, exact resume."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import vidgan as vidgan_in_process
 
 from vidgan.data.shapes import SyntheticShapes
 from vidgan.errors import VidganError
@@ -38,7 +40,7 @@ def test_two_processes_stay_in_sync_and_catch_divergence(tmp_path):
     assert "world=2 same=True caught=True shard=8" in out, out
 
 
-def test_torchrun_vidgan_run_writes_one_run_folder_and_resumes_exactly(tmp_path):
+def test_torchrun_vidgan_run_writes_one_run_folder_and_resumes_exactly(tmp_path, caplog):
     args = ["recipe=mocogan-categorical", "train.checkpoint_every=1", *TINY]
     straight, split = tmp_path / "straight", tmp_path / "split"
     torchrun("-m", "vidgan", "run", "train.steps=4", f"run_dir={straight}", *args)
@@ -51,6 +53,11 @@ def test_torchrun_vidgan_run_writes_one_run_folder_and_resumes_exactly(tmp_path)
     assert not torch.equal(a["rng"][0]["latent"], a["rng"][1]["latent"])  # per-process latents
     for key, value in a["generator"].items():
         assert torch.equal(value, b["generator"][key]), key
+    # one process continues the two processes' run: it warns that the random streams restart
+    caplog.set_level(logging.WARNING)
+    assert vidgan_in_process("run", f"train.resume={straight}", "train.steps=5") == 0
+    assert "the checkpoint was written by 2 processes, this run has 1: random streams restart" in caplog.text
+    assert [r["step"] for r in losses(straight)] == [1, 2, 3, 4, 5]
 
 
 def test_shard_splits_videos_like_distributed_sampler():

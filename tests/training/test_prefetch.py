@@ -132,7 +132,9 @@ def test_an_error_while_drawing_reaches_the_step_that_needs_the_batch(tmp_path):
 
 def test_close_wakes_a_thread_blocked_on_a_full_queue():
     p = Prefetcher(lambda g: torch.rand(1, generator=g), torch.Generator().get_state(), depth=1)
+    deadline = time.monotonic() + 60  # a guard against hanging, not a speed limit
     while not p._queue.full():  # then the thread waits to put its next draw
+        assert time.monotonic() < deadline and p._thread.is_alive(), "the thread never filled its queue"
         time.sleep(0.001)
     p.close()
     assert not p._thread.is_alive()

@@ -77,6 +77,8 @@ def options_from(args: argparse.Namespace) -> Options:
     """The :class:`Options` of parsed ``vidgan bench`` arguments; bad values are a one-line error."""
     if args.rounds < 1 or args.min_time <= 0:
         raise VidganError("--rounds must be at least 1 and --min-time positive")
+    if args.data_root is not None and not args.data_root.is_dir():
+        raise VidganError(f"--data-root {args.data_root} is not a folder; name a folder of class folders of videos")
     return Options(quick=args.quick, out=args.out, device=args.device, threads=args.threads,
                    compile=not args.no_compile, min_time=args.min_time, rounds=args.rounds,
                    overrides=tuple(args.overrides), data=args.data, data_root=args.data_root)

@@ -203,6 +203,11 @@ def iteration_configs(recipe: str, device: torch.device, options: Options) -> li
     return pairs
 
 
+def timed_recipes(options: Options) -> tuple[str, ...]:
+    """The recipes whose iterations are timed: the headline one with ``--quick``, else all."""
+    return (HEADLINE,) if options.quick else RECIPES
+
+
 def recipe_config(recipe: str, device: torch.device, overrides: list[str]) -> DictConfig:
     """The config of ``recipe`` on ``device`` with ``overrides``, for timing (no run folder is written)."""
     return C.load_config([f"recipe={recipe}", f"device={device.type}", "run_dir=unused", *overrides])
@@ -239,7 +244,7 @@ def iteration_cases(device: torch.device, options: Options, stack: contextlib.Ex
     """Every recipe's iterations, each with its data and then with its real batches
     precomputed. Prefetch threads run until ``stack`` closes."""
     cases = []
-    for recipe in (HEADLINE,) if options.quick else RECIPES:
+    for recipe in timed_recipes(options):
         for label, overrides in iteration_configs(recipe, device, options):
             cases += [iteration_case(recipe, label, overrides, device, options, stack, precomputed)
                       for precomputed in (False, True)]

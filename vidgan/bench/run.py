@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from vidgan.bench import Options, command, data_pipeline, sentences, tables
-from vidgan.bench.cases import RECIPES, iteration_cases, layer_cases, recipe_config
+from vidgan.bench.cases import RECIPES, iteration_cases, layer_cases, recipe_config, timed_recipes
 from vidgan.bench.machine import load, machine
 from vidgan.bench.peaks import peak_cases
 from vidgan.bench.profile import profile_iterations
@@ -42,6 +42,10 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
         torch.set_num_threads(options.threads)
     if options.data:
         return data_pipeline.run(options.out, machine(), log, options.data_root, options.min_time)
+    targets = devices(options.device)
+    for device in targets:  # a bad override is an error before anything is timed or written
+        for recipe in timed_recipes(options):
+            recipe_config(recipe, device, list(options.overrides))
     started, load_start, began = datetime.now(timezone.utc), load(), time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "mode": "quick" if options.quick else "full",
                                "command": command(options),
@@ -49,7 +53,7 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
                                "load_average_start": load_start, "overrides": list(options.overrides),
                                "devices": {}}
     profiles: list[dict[str, Any]] = []
-    for device in devices(options.device):
+    for device in targets:
         name = device.type
         torch.manual_seed(0)
         log(f"{name}: peaks, {'' if options.quick else 'layers, '}full iterations")

@@ -7,7 +7,9 @@ rebuilds the real data set from the training config (``data.*`` overrides it, e.
 :mod:`vidgan.metrics.base` for how) and runs every metric on them. It writes
 ``eval.json`` (each metric's value and protocol, the checkpoint and its SHA-256, the
 seed) and ``eval.md`` (a markdown table) into the run folder, or ``out``, and returns
-the table. The same command gives the same numbers: all sampling is seeded by ``seed``.
+that folder; ``vidgan eval`` prints the table and, when the folder is a run folder,
+rewrites its report page. The same command gives the same numbers: all sampling is
+seeded by ``seed``.
 
 Keys (all optional but ``metrics``): ``num_videos`` (256), ``seed`` (0), ``batch_size``
 (16), ``device`` (auto), ``ema`` (auto: the EMA generator when there is one),
@@ -16,7 +18,8 @@ or ``$VIDGAN_I3D_WEIGHTS``), ``out`` (the folder to write to), ``data.*`` (train
 overrides) and ``options.<metric>.<key>`` (a metric's own options, e.g. ``options.mcs.steps``).
 
 Example:
-    >>> table = evaluate("runs/shapes", ["metrics=[acd]", "num_videos=64"])  # doctest: +SKIP
+    >>> evaluate("runs/shapes", ["metrics=[acd]", "num_videos=64"])  # doctest: +SKIP
+    PosixPath('runs/shapes')
 """
 
 from __future__ import annotations
@@ -103,8 +106,8 @@ def _checkpoint_file(path: Path, step: int) -> Path:
     return path if path.is_file() else checkpoint.checkpoint_path(path, step)
 
 
-def evaluate(path: str | Path, args: list[str]) -> str:
-    """Evaluate a checkpoint or run folder; write eval.json and eval.md; return the table."""
+def evaluate(path: str | Path, args: list[str]) -> Path:
+    """Evaluate a checkpoint or run folder; write eval.json and eval.md; return their folder."""
     cfg = load_eval_config(args)
     path = Path(path)
     state = checkpoint.load(path)
@@ -141,9 +144,8 @@ def evaluate(path: str | Path, args: list[str]) -> str:
               "versions": {"vidgan": __version__, "torch": torch.__version__}, "metrics": results}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval.json").write_text(json.dumps(record, indent=2) + "\n")
-    table = markdown(record)
-    (out_dir / "eval.md").write_text(table)
-    return table
+    (out_dir / "eval.md").write_text(markdown(record))
+    return out_dir
 
 
 def _number(value: float) -> str:
