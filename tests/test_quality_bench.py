@@ -11,7 +11,7 @@ from benchmarks import quality
 from vidgan.errors import VidganError
 
 TINY_BENCH = [*TINY, "train.steps=2", "train.checkpoint_every=1", "train.sample_every=1",
-              "eval.options.mcs.steps=2", "eval.options.mcs.heldout_clips=4"]
+              "eval.options.mcs.steps=2", "eval.options.mcs.heldout_clips=4", "eval.options.c2st.steps=2"]
 
 
 def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
@@ -31,7 +31,7 @@ def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
         # its per-category shares
         shares = metrics["mcs"]["per_category"].values()
         assert row["mcs"] * 8 == round(row["mcs"] * 8) and row["mcs"] == pytest.approx(sum(shares) / len(shares))
-        met = row["acd"] <= quality.ACD_RATIO * row["acd_real"] and row["mcs"] >= quality.MCS_MIN
+        met = row["acd"] <= 1.5 * row["acd_real"] and row["mcs"] >= 0.9  # the shapes suite's targets
         assert row["meets_targets"] == met
         assert (out / "samples" / f"{name}.gif").is_file() and (out / "samples" / f"{name}.png").is_file()
     saved = json.loads((out / "report.json").read_text())
