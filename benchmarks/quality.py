@@ -53,7 +53,6 @@ from vidgan.training.samples import write_grid
 from vidgan.training.trainer import run
 
 
-
 @dataclass(frozen=True)
 class Targets:
     """A generator meets the targets when its ACD is at most ``acd_ratio`` times the real
@@ -128,8 +127,8 @@ ACTIONS = {
 
 @dataclass(frozen=True)
 class Suite:
-    """A data set (``data`` overrides; ``root`` when it needs the data folder), its targets,
-    metrics and variants."""
+    """A suite: its variants, targets, metrics and report folder, and the folder of its real
+    clips (``data_root``; None: the recipes' generated data)."""
 
     variants: dict[str, Variant]
     targets: Targets
@@ -241,7 +240,7 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     flags = [f for f in m.get("cpu_flags", []) if "bf16" in f or f.startswith("amx")]
     bf16 = f"native bf16: {', '.join(flags) or 'yes'}" if m["native_bf16_cpu"] else "no native bf16"
-    memorisation = all("memorisation" in r and "nn_c2st" in r for r in report["results"])
+    real_video = all("memorisation" in r and "nn_c2st" in r for r in report["results"])
     lines = [
         "# Quality benchmark", "",
         f"`{report['command']}`", "",
@@ -255,10 +254,10 @@ def markdown(report: dict[str, Any]) -> str:
         "clips)." + (" nn-c2st: the same test judged by each clip's nearest neighbour. Memorisation: "
                      "generated clips' distance to their nearest training clip over unseen real clips' "
                      "(about 1: no copying; `copied`: the share nearer than nearly all real clips)."
-                     if memorisation else ""), "",
+                     if real_video else ""), "",
         "| variant | what | steps | train time | ACD (real) | MCS (real) | c2st (real) |"
-        + (" nn-c2st (real) | memorisation (copied) |" if memorisation else "") + " targets met at |",
-        "|---|---|---|---|---|---|---|" + ("---|---|" if memorisation else "") + "---|",
+        + (" nn-c2st (real) | memorisation (copied) |" if real_video else "") + " targets met at |",
+        "|---|---|---|---|---|---|---|" + ("---|---|" if real_video else "") + "---|",
     ]
     for r in report["results"]:
         met = r["targets_met_at"]
@@ -266,7 +265,7 @@ def markdown(report: dict[str, Any]) -> str:
             "no" if len(r["curve"]) > 1 or not r["meets_targets"] else "yes")
         c2st_real = f" ({r['c2st_real']:.3f})" if r.get("c2st_real") is not None else ""
         copying = (f" {r['nn_c2st']:.3f} ({r['nn_c2st_real']:.3f}) | {r['memorisation']:.2f} ({r['copied']:.0%}) |"
-                   if memorisation else "")
+                   if real_video else "")
         lines.append(f"| `{r['variant']}` | {r['what']} | {r['step']} | {r['train_seconds'] / 60:.1f} min | "
                      f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
                      f"{r['c2st']:.3f}{c2st_real} |{copying} {met} |")
