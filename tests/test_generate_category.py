@@ -14,6 +14,8 @@ grids `vidgan generate` writes.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,17 +81,18 @@ def classifier(run):
     return net.eval()
 
 
-def videos_of(png):
+def videos_of(png, size=SIZE):
     """The videos of a PNG that `vidgan generate` wrote: one row per video, frames left to right.
 
     Shape:
         ``b 3 t h w`` uint8.
     """
+    cell = size + 2  # a frame and its 2-pixel border
     with Image.open(png) as image:
         pixels = torch.from_numpy(np.array(image.convert("RGB")))
-    rows, cols = (pixels.shape[0] - 2) // CELL, (pixels.shape[1] - 2) // CELL
-    cells = rearrange(pixels[2:2 + rows * CELL, 2:2 + cols * CELL], "(b y) (t x) c -> b c t y x", y=CELL, x=CELL)
-    return cells[..., :SIZE, :SIZE].contiguous()
+    rows, cols = (pixels.shape[0] - 2) // cell, (pixels.shape[1] - 2) // cell
+    cells = rearrange(pixels[2:2 + rows * cell, 2:2 + cols * cell], "(b y) (t x) c -> b c t y x", y=cell, x=cell)
+    return cells[..., :size, :size].contiguous()
 
 
 @pytest.fixture
@@ -138,3 +141,27 @@ def test_every_video_has_the_category_asked_for(run, decoded, tmp_path, mode):
         assert torch.equal(parts["category"], F.one_hot(torch.full((6,), category), CATEGORIES).float()), mode
         agree = accuracy(net, videos, torch.full((6,), category), 6, torch.device("cpu")).float().mean().item()
         assert agree >= 5 / 6, f"{mode}: the classifier sees category {category} in {agree:.0%} of the videos"
+
+
+@pytest.mark.trained_run
+def test_a_trained_quick_start_draws_the_motion_of_the_category_asked_for(tmp_path):
+    """On a trained run (``VIDGAN_TRAINED_RUN``, such as the README's main job), the MCS
+    classifier sees category K in most videos of `vidgan generate --category K`: more than
+    half over all the categories together (chance: one in the number of categories); each
+    category's share is in the message."""
+    run = os.environ.get("VIDGAN_TRAINED_RUN")
+    if not run:
+        pytest.skip("set VIDGAN_TRAINED_RUN to a trained categorical run folder (the README's main job) to run it")
+    cfg = OmegaConf.load(Path(run) / "config.yaml")
+    categories, size = cfg.generator.dim_z_category, cfg.data.image_size
+    assert vidgan("eval", run, "metrics=[mcs]", "num_videos=64", f"out={tmp_path / 'eval'}") == 0
+    net = classifier(tmp_path / "eval")
+    agree = []
+    for category in range(categories):
+        out = tmp_path / f"out-{category}"
+        assert vidgan("generate", run, "--num-videos", 8, "--category", category, "--out", out) == 0
+        videos = videos_of(out / "grid.png", size)
+        assert videos.shape[:3] == (8, 3, cfg.data.video_length)
+        agree.append(accuracy(net, videos, torch.full((8,), category), 8, torch.device("cpu")).float().mean().item())
+    shares = ", ".join(f"{k}: {a:.0%}" for k, a in enumerate(agree))
+    assert sum(agree) / categories > 0.5, f"the classifier sees the category asked for in {shares}"
