@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vidgan.generators.layered import LayeredGenerator
@@ -34,8 +35,9 @@ def test_where_the_mask_is_zero_every_frame_is_the_video_s_background():
     assert torch.equal(videos, background[:, :, None].expand_as(videos))
 
 
-def test_frames_decoded_alone_equal_the_same_frames_of_the_video():
-    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=3).eval()
+@pytest.mark.parametrize("options", [{}, {"foreground": "video"}, {"foreground": "video", "shift": True}])
+def test_frames_decoded_alone_equal_the_same_frames_of_the_video(options):
+    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=3, **options).eval()
     z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(3))
     with torch.no_grad():
         video = g(z)
@@ -52,3 +54,27 @@ def test_motion_changes_the_frames_but_not_the_background():
     assert not torch.allclose(video[:, :, 0], video[:, :, 3])
     assert background.shape == (1, 3, 16, 16)
     assert g.background.net[0].conv.in_channels == g.dim_z_content  # the background sees the content alone
+
+
+@pytest.mark.parametrize("options", [{}, {"shift": True}])
+def test_a_video_foreground_keeps_the_video_s_colours_and_changes_only_its_mask(options):
+    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, foreground="video", **options).eval()
+    assert g.decoder.net[-1].conv.out_channels == 1  # per frame: the mask alone
+    assert g.background.net[-1].conv.out_channels == 6  # per video: background and foreground colours
+    z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        video = g(z)
+        scene = g.background(z[:, 0, :g.dim_z_content])
+        layer = torch.cat([scene[:, None, 3:].expand(-1, 5, -1, -1, -1).flatten(0, 1), g.decoder(z.flatten(0, 1))], 1)
+        if g.shift is not None:  # the colours and the mask moved together
+            layer = g.shift(layer, z.flatten(0, 1)[:, 50:52], z.flatten(0, 1)[:, 52:])
+    moved = layer.reshape(2, 5, 4, 16, 16).transpose(1, 2)
+    background, colours, mask = scene[:, :3, None], moved[:, :3], (moved[:, 3:] + 1) / 2
+    torch.testing.assert_close(video, background + mask * (colours - background))
+    if g.shift is None:  # unmoved: every frame's foreground has the video's colours
+        torch.testing.assert_close(colours, scene[:, 3:, None].expand_as(colours))
+
+
+def test_an_unknown_foreground_says_which_are_allowed():
+    with pytest.raises(ValueError, match="foreground must be one of frame, video, got 'clip'"):
+        LayeredGenerator(image_size=16, ngf=4, foreground="clip")

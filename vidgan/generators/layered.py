@@ -11,6 +11,9 @@ from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.registry import GENERATORS
 
 
+FOREGROUNDS = ("frame", "video")  # layered: how often the foreground's colours are drawn
+
+
 @GENERATORS.register("layered")
 class LayeredGenerator(MoCoGANGenerator):
     """MoCoGAN's latents drawn as two layers: a background per video and a foreground per frame.
@@ -23,6 +26,11 @@ class LayeredGenerator(MoCoGANGenerator):
     change over a video, and what moves is drawn anew in every frame, so arms and legs can
     change shape instead of the picture sliding as a whole. Where the whole scene moves, the
     mask can cover the frame and the generator is MoCoGAN's.
+
+    With ``foreground="video"`` the foreground's colours are drawn once per video too,
+    beside the background, and every frame's latent draws only where they show (the mask):
+    the person or the object keeps its colours over the video while its outline changes, as
+    a real one does.
 
     ``background_ngf`` is the background decoder's width (``ngf`` when 0). With ``shift``
     the foreground of every frame is also moved as a whole, by a translation that a small
@@ -44,15 +52,22 @@ class LayeredGenerator(MoCoGANGenerator):
                  ngf: int = 32, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "sine-motion",
                  decoder: str = "dcgan-frames", motion_noise: float = 1.0, background_ngf: int = 0,
-                 shift: bool = False):
+                 shift: bool = False, foreground: str = "frame"):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
         if background_ngf < 0:
             raise ValueError(f"background_ngf must be 0 (ngf) or more, got {background_ngf}")
+        if foreground not in FOREGROUNDS:
+            raise ValueError(f"foreground must be one of {', '.join(FOREGROUNDS)}, got {foreground!r}")
+        self.foreground = foreground
+        per_video = foreground == "video"
         dim_z = self.decoder.dim_z
-        self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels + 1,
+        # per frame: the foreground's colours (unless per_video) and its mask
+        self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=1 if per_video else channels + 1,
                                         image_size=image_size, ngf=ngf)
-        self.background = GENERATORS.build(decoder, dim_z=dim_z_content, channels=channels,
+        # per video: the background, and (per_video) the foreground's colours
+        self.background = GENERATORS.build(decoder, dim_z=dim_z_content,
+                                           channels=2 * channels if per_video else channels,
                                            image_size=image_size, ngf=background_ngf or ngf)
         self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
 
@@ -60,8 +75,8 @@ class LayeredGenerator(MoCoGANGenerator):
         """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
         the first frame's content code."""
         b, t, _ = z.shape
-        background = self.background(z[:, 0, :self.dim_z_content])
-        video = self.decode_frames(rearrange(z, "b t d -> (b t) d"), repeat(background, "b c h w -> (b t) c h w", t=t))
+        scene = self.background(z[:, 0, :self.dim_z_content])
+        video = self.decode_frames(rearrange(z, "b t d -> (b t) d"), repeat(scene, "b c h w -> (b t) c h w", t=t))
         return rearrange(video, "(b t) c h w -> b c t h w", b=b)
 
     @staticmethod
@@ -74,15 +89,19 @@ class LayeredGenerator(MoCoGANGenerator):
         mask = (layer[:, -1:] + 1) / 2
         return background + mask * (layer[:, :-1] - background)
 
-    def decode_frames(self, z: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
-        """Frames ``n c h w`` from frame latents ``n d`` (over ``background`` when given)."""
+    def decode_frames(self, z: torch.Tensor, scene: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames ``n c h w`` from frame latents ``n d``; ``scene`` is the background decoder's
+        output for their videos (decoded from their content codes when not given)."""
+        if scene is None:
+            scene = self.background(z[:, :self.dim_z_content])
+        c = self.channels
         layer = self.decoder(z)
+        if self.foreground == "video":  # the video's colours, the frame's mask
+            layer = torch.cat([scene[:, c:], layer], dim=1)
         if self.shift is not None:
             category = z[:, self.dim_z_content:self.dim_z_content + self.dim_z_category]
             layer = self.shift(layer, category, z[:, self.dim_z_content + self.dim_z_category:])
-        if background is None:
-            background = self.background(z[:, :self.dim_z_content])
-        return self.composite(layer, background)
+        return self.composite(layer, scene[:, :c])
 
 
 class Translation(nn.Module):
