@@ -116,6 +116,10 @@ ACTIONS = {
         "discriminators.image.loss={name: bce-r1, gamma: 0.1, every: 8}",
         "discriminators.video.loss={name: bce-r1, gamma: 0.1, every: 8}"),
         "layered with DiffAugment and lazy R1 (γ 0.1, every 8 steps) in both critics, 1250 steps"),
+    "video-foreground": Variant("layered", (
+        "train.steps=1250", "generator.foreground=video", "generator.shift=true"),
+        "layered with the foreground's colours drawn once per video (each frame draws only its mask), "
+        "moved with its mask by a translation per category, 1250 steps"),
     "flow": Variant("layered", ("train.steps=750", "generator.name=flow"),
                     "a background and a sprite per video, the sprite moved by a dense flow per frame, 750 steps"),
     "mocogan-categorical": Variant(
