@@ -147,11 +147,17 @@ def actions_table() -> str:
     return "\n".join(lines)
 
 
-def curve_table(report: str, variant: str) -> str:
-    """A quality report's variant at each evaluated step, as a Markdown table."""
-    lines = ["| step | train time | c2st | MCS | ACD |", "|---|---|---|---|---|"]
-    lines += [f"| {step} | {FILTERS['minutes'](c['train_seconds'])} | {c['c2st']:.3f} | {c['mcs']:.3f} | "
-              f"{c['acd']:.2f} |" for step, c in reports()[report][variant]["curve"].items()]
+def curve_table(report: str, *variants: str) -> str:
+    """Quality report variants side by side at each step evaluated for all of them, as a
+    Markdown table (train time, c2st, MCS, ACD per variant)."""
+    curves = [reports()[report][variant]["curve"] for variant in variants]
+    named = len(variants) > 1
+    lines = ["| step |" + "".join(f" {f'`{v}` ' if named else ''}train time | c2st | MCS | ACD |" for v in variants),
+             "|---|" + "---|---|---|---|" * len(variants)]
+    for step in [step for step in curves[0] if all(step in curve for curve in curves[1:])]:
+        lines.append(f"| {step} |" + "".join(
+            f" {FILTERS['minutes'](c[step]['train_seconds'])} | {c[step]['c2st']:.3f} | {c[step]['mcs']:.3f} | "
+            f"{c[step]['acd']:.2f} |" for c in curves))
     return "\n".join(lines)
 
 

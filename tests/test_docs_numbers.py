@@ -101,3 +101,17 @@ def test_the_filters_and_paths():
 def test_the_modules_examples():
     result = doctest.testmod(numbers)
     assert result.attempted and not result.failed
+
+
+def test_a_curve_table_puts_variants_side_by_side_at_the_steps_they_share(monkeypatch):
+    def curve(*points):
+        return {step: {"train_seconds": 60.0 * step, "c2st": c2st, "mcs": 0.5, "acd": 2.0} for step, c2st in points}
+    report = {"fast": {"curve": curve((250, 0.9), (500, 0.8))}, "ref": {"curve": curve((250, 0.95), (750, 0.7))}}
+    monkeypatch.setattr(numbers, "reports", lambda: {"actions": report})
+    assert numbers.curve_table("actions", "fast").splitlines() == [
+        "| step | train time | c2st | MCS | ACD |", "|---|---|---|---|---|",
+        "| 250 | 250.0 min | 0.900 | 0.500 | 2.00 |", "| 500 | 500.0 min | 0.800 | 0.500 | 2.00 |"]
+    assert numbers.curve_table("actions", "fast", "ref").splitlines() == [
+        "| step | `fast` train time | c2st | MCS | ACD | `ref` train time | c2st | MCS | ACD |",
+        "|---|---|---|---|---|---|---|---|---|",
+        "| 250 | 250.0 min | 0.900 | 0.500 | 2.00 | 250.0 min | 0.950 | 0.500 | 2.00 |"]  # 500, 750: one each
