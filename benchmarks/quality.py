@@ -116,6 +116,9 @@ ACTIONS = {
         "discriminators.image.loss={name: bce-r1, gamma: 0.1, every: 8}",
         "discriminators.video.loss={name: bce-r1, gamma: 0.1, every: 8}"),
         "layered with DiffAugment and lazy R1 (γ 0.1, every 8 steps) in both critics, 1250 steps"),
+    "reference-mode": Variant("layered", ("train.mode=reference",),
+                              "layered in train.mode=reference (fp32, the original's order of operations) "
+                              "instead of fast"),
     "video-foreground": Variant("layered", (
         "train.steps=1250", "generator.foreground=video", "generator.shift=true"),
         "layered with the foreground's colours drawn once per video (each frame draws only its mask), "
