@@ -128,7 +128,7 @@ ACTIONS = {
     "mocogan-categorical": Variant(
         "mocogan-categorical", ("train.mode=fast", "train.steps=300", "train.checkpoint_every=100",
                                 "train.sample_every=100"),
-        "the original's categorical recipe in the fast mode, for about the time layered takes to its step 750"),
+        "the original's categorical recipe in the fast mode, 300 steps"),
 }
 
 

@@ -121,9 +121,9 @@ def reports() -> dict[str, Named]:
     return {name: VIEWS[name](json.loads((ROOT / path).read_text())) for name, path in REPORTS.items()}
 
 
-def quality_table(names: list[str] | None = None) -> str:
-    """The quality benchmark's rows (all, or ``names`` in that order) as a Markdown table."""
-    quality = reports()["quality"]
+def quality_table(names: list[str] | None = None, report: str = "quality") -> str:
+    """A quality report's rows (all, or ``names`` in that order) as a Markdown table."""
+    quality = reports()[report]
     lines = ["| variant | what | ACD ↓ (real clips) | MCS ↑ (real clips) | c2st (0.5 best) | targets met at |",
              "|---|---|---|---|---|---|"]
     for name in names or list(quality):
@@ -159,6 +159,13 @@ def curve_table(report: str, *variants: str) -> str:
             f" {FILTERS['minutes'](c[step]['train_seconds'])} | {c[step]['c2st']:.3f} | {c[step]['mcs']:.3f} | "
             f"{c[step]['acd']:.2f} |" for c in curves))
     return "\n".join(lines)
+
+
+def at_time(report: str, variant: str, seconds: float) -> dict[str, Any]:
+    """The point of a variant's curve whose train time is nearest ``seconds``: to compare two
+    recipes after the same time rather than the same number of steps."""
+    curve = reports()[report][variant]["curve"].values()
+    return min(curve, key=lambda point: abs(point["train_seconds"] - seconds))
 
 
 def iteration_table(report: str, recipe: str = verdicts.HEADLINE, configs: list[str] | None = None) -> str:
@@ -199,7 +206,7 @@ def context(target: str) -> dict[str, Any]:
     pages and their pictures from there."""
     site = not target.endswith("README.md")
     return {**reports(), "quality_table": quality_table, "actions_table": actions_table, "curve_table": curve_table,
-            "iteration_table": iteration_table,
+            "at_time": at_time, "iteration_table": iteration_table,
             "categories_table": categories_table, "data_table": data_table,
             "targets": {"iteration_peak": verdicts.ITERATION_PEAK_TARGET["bf16"]}, "docs": "" if site else "docs/", "assets": "assets" if site else "docs/assets"}
 

@@ -115,3 +115,11 @@ def test_a_curve_table_puts_variants_side_by_side_at_the_steps_they_share(monkey
         "| step | `fast` train time | c2st | MCS | ACD | `ref` train time | c2st | MCS | ACD |",
         "|---|---|---|---|---|---|---|---|---|",
         "| 250 | 250.0 min | 0.900 | 0.500 | 2.00 | 250.0 min | 0.950 | 0.500 | 2.00 |"]  # 500, 750: one each
+
+
+def test_at_time_picks_the_curve_point_nearest_a_train_time(monkeypatch):
+    curve = {step: {"step": step, "train_seconds": 60.0 * step} for step in (250, 500, 750)}
+    monkeypatch.setattr(numbers, "reports", lambda: {"actions": {"fast": {"curve": curve}}})
+    assert numbers.at_time("actions", "fast", 60.0 * 600)["step"] == 500
+    assert numbers.at_time("actions", "fast", 60.0 * 700)["step"] == 750
+    assert numbers.at_time("actions", "fast", 0.0)["step"] == 250
