@@ -106,6 +106,17 @@ VARIANTS = {
                               "the same training in train.mode=reference (fp32, the original's order of "
                               "operations) instead of fast: when it meets the targets"),
 }
+# the real-video recipe's parts on the shapes: its critics under the quick start's generator, and the whole recipe
+SHAPES_CRITICS = {
+    "quickstart": VARIANTS["quickstart"],
+    "sparse-critics": Variant(QUICKSTART, (
+        "discriminators.image={name: image, batch: 16, ndf: 32}",
+        "discriminators.video={name: sparse-video, batch: 16, aux: [infogan-category], projection: true, ndf: 32}"),
+        "the quick start with layered's critics: an image critic of width 32, and a critic of 5 frames at "
+        "their time stamps (16 clips a step) instead of the 3D video critic"),
+    "layered": Variant("layered", ("data.image_size=32", "data.options={num_classes: 4}", "train.steps=1500"),
+                       "the real-video recipe at 32×32: a still background, a foreground and mask per frame"),
+}
 
 
 ACTIONS = {
@@ -146,6 +157,7 @@ class Suite:
 
 SUITES = {
     "shapes": Suite(VARIANTS, Targets(1.5, 0.9), ("acd", "mcs", "c2st"), "benchmarks/quality"),
+    "shapes-critics": Suite(SHAPES_CRITICS, Targets(1.5, 0.9), ("acd", "mcs", "c2st"), "benchmarks/quality/critics"),
     "actions": Suite(ACTIONS, Targets(1.5, 0.8, 0.75), ("acd", "mcs", "c2st", "nn-c2st", "memorisation"),
                      "benchmarks/quality/actions", "../shared/data/mocogan-actions"),
 }

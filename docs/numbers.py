@@ -38,6 +38,7 @@ SNIPPETS = ROOT / "docs" / "snippets"
 REPORTS = {  # the name a placeholder uses: the committed report
     "quality": "benchmarks/quality/report.json",
     "actions": "benchmarks/quality/actions/report.json",
+    "critics": "benchmarks/quality/critics/report.json",
     "bench": "benchmarks/report/report.json",
     "bench_amx": "benchmarks/report-xeon-amx/report.json",
     "data": "benchmarks/data-pipeline/data-pipeline.json",
@@ -112,7 +113,7 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "actions": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
+VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from PIL import Image
 from tiny import TINY
 
 from benchmarks import quality
+from vidgan.config import load_config
 from vidgan.errors import VidganError
 
 TINY_BENCH = [*TINY, "train.steps=2", "train.checkpoint_every=1", "train.sample_every=1",
@@ -106,3 +107,19 @@ def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
     assert f"{row['c2st']:.3f} ({row['c2st_real']:.3f})" in table
     assert (row["nn_c2st"], row["nn_c2st_real"]) == (metrics["nn-c2st"]["value"], metrics["nn-c2st"]["reference"])
     assert f"{row['nn_c2st']:.3f} ({row['nn_c2st_real']:.3f}) | {row['memorisation']:.2f} ({row['copied']:.0%})" in table
+
+
+
+@pytest.mark.parametrize("suite", list(quality.SUITES))
+def test_every_variant_of_every_suite_is_a_valid_config(suite):
+    for variant in quality.SUITES[suite].variants.values():
+        load_config([f"recipe={variant.recipe}", *variant.overrides])  # a bad key or value raises
+
+
+def test_the_critics_suite_gives_the_quick_start_layereds_critics():
+    variants = quality.SUITES["shapes-critics"].variants
+    quickstart = load_config([f"recipe={variants['quickstart'].recipe}"])
+    critics = load_config([f"recipe={variants['sparse-critics'].recipe}", *variants["sparse-critics"].overrides])
+    layered = load_config(["recipe=layered"])
+    assert critics.generator == quickstart.generator
+    assert critics.discriminators == layered.discriminators
