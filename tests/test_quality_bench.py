@@ -109,7 +109,6 @@ def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
     assert f"{row['nn_c2st']:.3f} ({row['nn_c2st_real']:.3f}) | {row['memorisation']:.2f} ({row['copied']:.0%})" in table
 
 
-
 @pytest.mark.parametrize("suite", list(quality.SUITES))
 def test_every_variant_of_every_suite_is_a_valid_config(suite):
     for variant in quality.SUITES[suite].variants.values():
