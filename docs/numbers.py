@@ -113,7 +113,8 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
+VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "bench": _bench, "bench_amx": _bench,
+         "data": _data}
 
 
 @functools.cache
@@ -162,11 +163,15 @@ def curve_table(report: str, *variants: str) -> str:
     return "\n".join(lines)
 
 
-def at_time(report: str, variant: str, seconds: float) -> dict[str, Any]:
-    """The point of a variant's curve whose train time is nearest ``seconds``: to compare two
-    recipes after the same time rather than the same number of steps."""
-    curve = reports()[report][variant]["curve"].values()
-    return min(curve, key=lambda point: abs(point["train_seconds"] - seconds))
+def same_time_table(report: str, variant: str, other: str) -> str:
+    """``variant``'s last evaluation beside the point of ``other``'s curve whose train time is
+    nearest it, as a Markdown table: two recipes compared after the same time, not the same steps."""
+    row = reports()[report][variant]
+    point = min(reports()[report][other]["curve"].values(), key=lambda p: abs(p["train_seconds"] - row["train_seconds"]))
+    lines = ["| recipe | steps | train time | c2st | MCS | ACD |", "|---|---|---|---|---|---|"]
+    lines += [f"| `{name}` | {r['step']} | {FILTERS['minutes'](r['train_seconds'])} | {r['c2st']:.3f} | {r['mcs']:.3f} | "
+              f"{r['acd']:.2f} |" for name, r in ((variant, row), (other, point))]
+    return "\n".join(lines)
 
 
 def iteration_table(report: str, recipe: str = verdicts.HEADLINE, configs: list[str] | None = None) -> str:
@@ -207,7 +212,7 @@ def context(target: str) -> dict[str, Any]:
     pages and their pictures from there."""
     site = not target.endswith("README.md")
     return {**reports(), "quality_table": quality_table, "actions_table": actions_table, "curve_table": curve_table,
-            "at_time": at_time, "iteration_table": iteration_table,
+            "same_time_table": same_time_table, "iteration_table": iteration_table,
             "categories_table": categories_table, "data_table": data_table,
             "targets": {"iteration_peak": verdicts.ITERATION_PEAK_TARGET["bf16"]}, "docs": "" if site else "docs/", "assets": "assets" if site else "docs/assets"}
 

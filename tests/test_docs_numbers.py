@@ -117,9 +117,15 @@ def test_a_curve_table_puts_variants_side_by_side_at_the_steps_they_share(monkey
         "| 250 | 250.0 min | 0.900 | 0.500 | 2.00 | 250.0 min | 0.950 | 0.500 | 2.00 |"]  # 500, 750: one each
 
 
-def test_at_time_picks_the_curve_point_nearest_a_train_time(monkeypatch):
-    curve = {step: {"step": step, "train_seconds": 60.0 * step} for step in (250, 500, 750)}
-    monkeypatch.setattr(numbers, "reports", lambda: {"actions": {"fast": {"curve": curve}}})
-    assert numbers.at_time("actions", "fast", 60.0 * 600)["step"] == 500
-    assert numbers.at_time("actions", "fast", 60.0 * 700)["step"] == 750
-    assert numbers.at_time("actions", "fast", 0.0)["step"] == 250
+def test_a_same_time_table_puts_a_run_beside_the_nearest_point_of_another_curve(monkeypatch):
+    def point(step, minutes, c2st):
+        return {"step": step, "train_seconds": 60.0 * minutes, "c2st": c2st, "mcs": 0.5, "acd": 2.0}
+    curve = {step: point(step, step / 10, 0.9 - step / 10000) for step in (250, 500, 750)}
+    report = {"slow": point(300, 64.0, 1.0), "fast": {"curve": curve}}
+    monkeypatch.setattr(numbers, "reports", lambda: {"actions": report})
+    assert numbers.same_time_table("actions", "slow", "fast").splitlines() == [
+        "| recipe | steps | train time | c2st | MCS | ACD |", "|---|---|---|---|---|---|",
+        "| `slow` | 300 | 64.0 min | 1.000 | 0.500 | 2.00 |",
+        "| `fast` | 750 | 75.0 min | 0.825 | 0.500 | 2.00 |"]  # 75 min is nearer 64 than 50 is
+    report["slow"] = point(300, 40.0, 1.0)  # 50 min is nearer than 25
+    assert numbers.same_time_table("actions", "slow", "fast").splitlines()[3].startswith("| `fast` | 500 |")
