@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import math
 
-from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory, RampMotion, SineMotion
+from vidgan.samplers.mocogan import GaussianContent, GRUMotion, OneHotCategory, RampMotion, RampSineMotion, SineMotion
 
 FAST = settings(max_examples=12, deadline=None)
 batches = st.integers(1, 5)
@@ -196,3 +196,20 @@ def test_ramp_motion_draws_standard_normal_codes():
 def test_ramp_motion_rejects_bad_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RampMotion(**kwargs)
+
+
+def test_ramp_sine_motion_is_ramp_motion_s_codes_beside_sine_motion_s():
+    both = RampSineMotion(10, ramp=4, horizon=3.0)
+    ramp, sine = RampMotion(4, horizon=3.0), SineMotion(6)
+    sine.load_state_dict(both.sine.state_dict())
+    rng = seeded(4)
+    expected = torch.cat([ramp(5, 7, rng), sine(5, 7, rng)], dim=2)  # drawn in that order from one generator
+    torch.testing.assert_close(both(5, 7, seeded(4)), expected)
+    assert [name for name, _ in both.named_parameters()] == ["sine.log_omega"]  # the oscillators' frequencies learn
+
+
+@pytest.mark.parametrize(("dim", "ramp"), [(10, 0), (10, 9), (10, 3), (2, 1)])
+def test_ramp_sine_motion_needs_a_clock_and_whole_oscillators(dim, ramp):
+    with pytest.raises(ValueError, match=f"ramp-sine-motion needs ramp from 1 to dim - 2 with dim - ramp even "
+                                         f".sine and cosine pairs., got ramp {ramp} of dim {dim}$"):
+        RampSineMotion(dim, ramp=ramp)

@@ -216,3 +216,39 @@ class RampMotion(nn.Module):
         w = _randn((num_videos, 1, self.dim - 1), generator, device).expand(-1, video_length, -1)
         clock = torch.arange(video_length, device=device, dtype=torch.float32) / self.horizon
         return torch.cat([clock[None, :, None].expand(num_videos, -1, 1), w], dim=2)
+
+
+@SAMPLERS.register("ramp-sine-motion")
+class RampSineMotion(nn.Module):
+    """Motion codes that are both a clock and oscillators: ``ramp-motion``'s codes of
+    ``ramp`` values beside ``sine-motion``'s of ``dim - ramp``.
+
+    A generator reading them can draw a motion that goes one way over the clip (a sweep
+    across the frame), one that repeats (a wave, a walk cycle), or both, so one recipe
+    needs no choice of motion per data set.
+
+    Shape:
+        output: ``b t d`` with ``d = dim``: the ramp's values first.
+
+    Example:
+        >>> z = RampSineMotion(6, ramp=2, horizon=4)(2, 5)
+        >>> z[0, :, 0].tolist(), z.shape
+        ([0.0, 0.25, 0.5, 0.75, 1.0], torch.Size([2, 5, 6]))
+    """
+
+    prior = "learned"  # its LatentPart prior (vidgan.generators.latents)
+
+    def __init__(self, dim: int = 10, ramp: int = 4, horizon: float = 15.0,
+                 periods: tuple[float, float] = (4.0, 32.0)):
+        super().__init__()
+        if not 1 <= ramp <= dim - 2 or (dim - ramp) % 2:
+            raise ValueError(f"ramp-sine-motion needs ramp from 1 to dim - 2 with dim - ramp even (sine and "
+                             f"cosine pairs), got ramp {ramp} of dim {dim}")
+        self.dim = dim
+        self.ramp = RampMotion(ramp, horizon)
+        self.sine = SineMotion(dim - ramp, periods)
+
+    def forward(self, num_videos: int, video_length: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.cat([self.ramp(num_videos, video_length, generator),
+                          self.sine(num_videos, video_length, generator)], dim=2)
