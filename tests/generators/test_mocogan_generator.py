@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vidgan.errors import VidganError
-from vidgan.generators.dcgan import DCGANFrameDecoder, ResizeConvFrameDecoder
+from vidgan.generators.dcgan import DCGANFrameDecoder, ModulatedFrameDecoder, ResizeConvFrameDecoder
 from vidgan.generators.mocogan import MoCoGANGenerator, MoCoGANWarpGenerator
 
 FAST = settings(max_examples=10, deadline=None)
@@ -106,6 +106,36 @@ def test_resize_conv_upsampling_draws_no_checkerboard():
     torch.testing.assert_close(resized, resized[..., :1, :1].expand_as(resized))
     assert (transposed[..., 0::2, 0::2] - transposed[..., 1::2, 1::2]).abs().min() > 1e-4
 
+
+
+def test_modulated_decoder_starts_as_dcgan_frames_and_its_content_code_sets_each_norm_s_scale_and_shift():
+    torch.manual_seed(0)
+    modulated = ModulatedFrameDecoder(dim_z=12, image_size=16, ngf=4, dim_style=5)
+    torch.manual_seed(0)
+    plain = DCGANFrameDecoder(dim_z=12, image_size=16, ngf=4)
+    z = torch.randn(3, 12)
+    torch.testing.assert_close(modulated(z), plain(z))  # the maps start at scale 1, shift 0
+    with torch.no_grad():
+        for style, block in zip(modulated.styles, [b for b in plain.net if isinstance(b.norm, nn.BatchNorm2d)]):
+            style.weight.zero_()  # a constant style: scale 1 + a, shift b for every sample ...
+            a, b = torch.randn(block.norm.num_features), torch.randn(block.norm.num_features)
+            style.bias.copy_(torch.cat([a, b]))
+            block.norm.weight.copy_(1 + a)  # ... is batch norm's own scale and shift
+            block.norm.bias.copy_(b)
+    torch.testing.assert_close(modulated(z), plain(z))
+    with torch.no_grad():
+        modulated.styles[-1].weight.normal_()
+    moved = z.clone()
+    moved[0, 5:] += 1.0  # the same content, another motion: the first layer sees it
+    changed = z.clone()
+    changed[0, :5] += 1.0  # another content
+    assert not torch.allclose(modulated(moved)[0], modulated(z)[0])
+    assert not torch.allclose(modulated(changed)[0], modulated(moved)[0])
+
+
+def test_modulated_decoder_needs_a_style_within_the_latent():
+    with pytest.raises(ValueError, match="modulated-frames: dim_style must be from 1 to dim_z .12., got 20"):
+        ModulatedFrameDecoder(dim_z=12, image_size=16, ngf=4, dim_style=20)
 
 # video generator -------------------------------------------------------------------------------
 @FAST

@@ -74,3 +74,48 @@ class ResizeConvFrameDecoder(DCGANFrameDecoder):
 
     def upsampling(self, c_in: int, c_out: int) -> nn.Module:
         return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False))
+
+
+@GENERATORS.register("modulated-frames")
+class ModulatedFrameDecoder(DCGANFrameDecoder):
+    """``dcgan-frames`` whose batch norms are scaled and shifted by the content code.
+
+    Every hidden layer's batch norm loses its own scale and shift; a linear map of the
+    first ``dim_style`` values of the latent (the content code, first in MoCoGAN's
+    latents) gives them per sample instead, as StyleGAN's style modulation or a
+    conditional batch norm does. The content then sets every layer's channels in every
+    frame directly, so what it holds (colours, textures) stays the same across a video's
+    frames, while the whole latent, motion included, still enters at the first layer. The
+    maps start at scale 1 and shift 0: the decoder starts as ``dcgan-frames``.
+
+    Shape:
+        as ``dcgan-frames``: ``b d`` -> ``b c h w`` in [-1, 1].
+
+    Example:
+        >>> ModulatedFrameDecoder(dim_z=60, image_size=32, ngf=8)(torch.randn(2, 60)).shape
+        torch.Size([2, 3, 32, 32])
+    """
+
+    name = "modulated-frames"
+
+    def __init__(self, dim_z: int = 60, channels: int = 3, image_size: int = 64, ngf: int = 64, dim_style: int = 50):
+        super().__init__(dim_z, channels, image_size, ngf)
+        if not 0 < dim_style <= dim_z:
+            raise ValueError(f"{self.name}: dim_style must be from 1 to dim_z ({dim_z}), got {dim_style}")
+        self.dim_style = dim_style
+        hidden = self.net[:-1]
+        for block in hidden:
+            block.norm = nn.BatchNorm2d(block.norm.num_features, affine=False)
+        self.styles = nn.ModuleList(nn.Linear(dim_style, 2 * block.norm.num_features) for block in hidden)
+        for style in self.styles:
+            nn.init.zeros_(style.weight)
+            nn.init.zeros_(style.bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.dim_z:
+            raise ValueError(f"{self.name} expects latents b {self.dim_z}, got {tuple(z.shape)}")
+        h, style = rearrange(z, "b d -> b d 1 1"), z[:, :self.dim_style]
+        for block, to_style in zip(self.net[:-1], self.styles):
+            scale, shift = rearrange(to_style(style), "b (two c) -> two b c 1 1", two=2)
+            h = block.act(block.norm(block.conv(block.noise(h))) * (1 + scale) + shift)
+        return self.net[-1](h)
