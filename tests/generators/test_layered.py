@@ -78,3 +78,25 @@ def test_a_video_foreground_keeps_the_video_s_colours_and_changes_only_its_mask(
 def test_an_unknown_foreground_says_which_are_allowed():
     with pytest.raises(ValueError, match="foreground must be one of frame, video, got 'clip'"):
         LayeredGenerator(image_size=16, ngf=4, foreground="clip")
+
+
+def test_a_shut_motion_gate_draws_one_foreground_a_video_that_only_the_translation_moves():
+    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, shift=True, motion_gate=True).eval()
+    z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        moving = g(z)
+        g.shift.net[-1].weight.zero_()  # no translation
+        still = g(z)
+        g.motion_gate.fill_(1.0)  # the gate open: the motion code reaches the frame decoder
+        opened = g(z)
+    assert float(LayeredGenerator(image_size=16, ngf=4, motion_gate=True).motion_gate) == 0.0
+    assert not torch.allclose(moving[:, :, 0], moving[:, :, 4])
+    torch.testing.assert_close(still, still[:, :, :1].expand_as(still))
+    assert not torch.allclose(opened[:, :, 0], opened[:, :, 4])
+
+
+def test_the_motion_gate_starts_shut_and_learns_from_the_frames():
+    g = LayeredGenerator(image_size=16, ngf=4, motion_gate=True)
+    video = g.sample_videos(2, 4)[0]
+    (video * torch.randn(video.shape, generator=torch.Generator().manual_seed(8))).sum().backward()
+    assert g.motion_gate.grad is not None and float(g.motion_gate.grad) != 0.0

@@ -38,6 +38,11 @@ class LayeredGenerator(MoCoGANGenerator):
     an object that crosses the frame is then drawn in place and moved, instead of drawn
     anew at every position.
 
+    With ``motion_gate`` the frame decoder reads the motion code times a learned gate that
+    starts at 0 (the translation reads it whole): every frame of a video starts as the same
+    foreground, moved by ``shift``, as ``mocogan-warp``'s picture; the gate opens as far
+    as the critics ask for a foreground that changes shape, such as moving limbs.
+
     Shape:
         as ``mocogan``: ``sample_videos(n)`` gives ``b c t h w`` in [-1, 1] and labels ``b``.
 
@@ -52,7 +57,7 @@ class LayeredGenerator(MoCoGANGenerator):
                  ngf: int = 32, content: str = "gaussian-content",
                  category: str = "one-hot-category", motion: str = "sine-motion",
                  decoder: str = "dcgan-frames", motion_noise: float = 1.0, background_ngf: int = 0,
-                 shift: bool = False, foreground: str = "frame"):
+                 shift: bool = False, foreground: str = "frame", motion_gate: bool = False):
         super().__init__(channels, image_size, video_length, dim_z_content, dim_z_category,
                          dim_z_motion, ngf, content, category, motion, decoder, motion_noise)
         if background_ngf < 0:
@@ -70,6 +75,7 @@ class LayeredGenerator(MoCoGANGenerator):
                                            channels=2 * channels if per_video else channels,
                                            image_size=image_size, ngf=background_ngf or ngf)
         self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
+        self.motion_gate = nn.Parameter(torch.zeros(())) if motion_gate else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
@@ -95,12 +101,16 @@ class LayeredGenerator(MoCoGANGenerator):
         if scene is None:
             scene = self.background(z[:, :self.dim_z_content])
         c = self.channels
-        layer = self.decoder(z)
+        motion = z[:, self.dim_z_content + self.dim_z_category:]
+        if self.motion_gate is None:
+            layer = self.decoder(z)
+        else:
+            layer = self.decoder(torch.cat([z[:, :self.dim_z_content + self.dim_z_category], self.motion_gate * motion], 1))
         if self.foreground == "video":  # the video's colours, the frame's mask
             layer = torch.cat([scene[:, c:], layer], dim=1)
         if self.shift is not None:
             category = z[:, self.dim_z_content:self.dim_z_content + self.dim_z_category]
-            layer = self.shift(layer, category, z[:, self.dim_z_content + self.dim_z_category:])
+            layer = self.shift(layer, category, motion)
         return self.composite(layer, scene[:, :c])
 
 
