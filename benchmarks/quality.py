@@ -1,9 +1,10 @@
 """The quality benchmark: train recipes for a fixed budget, evaluate them, write one table.
 
-    python -m benchmarks.quality [--suite shapes|actions] [VARIANT ...] [--out DIR]
+    python -m benchmarks.quality [--suite NAME] [VARIANT ...] [--out DIR]
                                  [--runs DIR] [--num-videos N] [--curve] [key=value ...]
 
-A suite (``SUITES``) is a data set, its targets and its variants. ``shapes`` (the default)
+A suite (``SUITES``, :mod:`benchmarks.quality_suites`) is a data set, its targets and its
+variants. ``shapes`` (the default)
 trains on the synthetic shapes the runs generate; ``actions`` on the MoCoGAN authors'
 human actions (``--data-root``, default ``../shared/data/mocogan-actions``). Each variant
 (all of the suite's by default) is a recipe plus overrides. It is trained with ``vidgan
@@ -16,8 +17,8 @@ first meets the suite's targets. ``key=value``
 arguments override every variant's config (``train.steps=3000``, ``device=cuda``);
 ``eval.key=value`` ones go to ``vidgan eval`` (``eval.options.mcs.steps=100``).
 
-Writes ``DIR/report.md`` and ``DIR/report.json`` (default ``benchmarks/quality`` for shapes,
-``benchmarks/quality/actions`` for actions) and ``DIR/samples/VARIANT.gif|png``; the runs
+Writes ``DIR/report.md`` and ``DIR/report.json`` (default: the suite's folder, such as
+``benchmarks/quality`` for shapes) and ``DIR/samples/VARIANT.gif|png``; the runs
 go to ``--runs`` (default ``runs/quality``).
 A variant whose run folder has checkpoints is not trained again, and a checkpoint with an
 evaluation is not evaluated again (the curve shows every evaluated checkpoint): delete the
@@ -36,13 +37,13 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import OmegaConf
 
+from benchmarks.quality_suites import SUITES, Suite, Targets, Variant
 from vidgan.bench.machine import machine
 from vidgan.config import load_config
 from vidgan.errors import VidganError
@@ -51,116 +52,6 @@ from vidgan.metrics.evaluate import evaluate
 from vidgan.training import checkpoint
 from vidgan.training.samples import write_grid
 from vidgan.training.trainer import run
-
-
-@dataclass(frozen=True)
-class Targets:
-    """A generator meets the targets when its ACD is at most ``acd_ratio`` times the real
-    clips', its MCS at least ``mcs_min`` and, where given, its c2st at most ``c2st_max``
-    (0.5: real and generated cannot be told apart)."""
-
-    acd_ratio: float
-    mcs_min: float
-    c2st_max: float | None = None
-
-    def met(self, row: dict[str, Any]) -> bool:
-        return (row["acd"] <= self.acd_ratio * row["acd_real"] and row["mcs"] >= self.mcs_min
-                and (self.c2st_max is None or row["c2st"] <= self.c2st_max))
-
-    def __str__(self) -> str:
-        c2st = f", c2st ≤ {self.c2st_max}" if self.c2st_max is not None else ""
-        return f"ACD ≤ {self.acd_ratio}× the real clips', MCS ≥ {self.mcs_min}{c2st}"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A recipe and the overrides that make this variant, with what it shows."""
-
-    recipe: str
-    overrides: tuple[str, ...]
-    what: str
-
-
-QUICKSTART = "mocogan-plus-small"
-# the quick start, the quick start without one of its changes each, and in reference mode
-VARIANTS = {
-    "quickstart": Variant(QUICKSTART, (), "the README's main job"),
-    "original": Variant(QUICKSTART, (
-        "generator.name=mocogan", "generator.motion=gru-motion", "discriminators.video.projection=false",
-        "discriminators.video.batch=4", "train.ema_decay=0"),
-        "the original's generator and critics at these sizes: every frame decoded, GRU motion, "
-        "4 clips per step, no EMA"),
-    "gru-motion": Variant(QUICKSTART, ("generator.motion=gru-motion",),
-                          "motion codes from the original's noise-driven GRU instead of oscillators"),
-    "no-projection": Variant(QUICKSTART, ("discriminators.video.projection=false",),
-                             "the video critic classifies clips but its real/fake logit ignores the class"),
-    "spectral-hinge": Variant(QUICKSTART, (
-        "discriminators.image.norm=spectral", "discriminators.video.norm=spectral",
-        "discriminators.image.loss=hinge", "discriminators.video.loss=hinge"),
-        "spectral norm instead of batch norm and the hinge loss instead of BCE in both critics"),
-    "frame-decoder": Variant(QUICKSTART, ("generator.name=mocogan",),
-                             "the original's generator (every frame decoded from all codes) with oscillator motion"),
-    "video-batch-4": Variant(QUICKSTART, ("discriminators.video.batch=4",), "4 clips per step instead of 8"),
-    "no-ema": Variant(QUICKSTART, ("train.ema_decay=0",), "samples from the trained generator, not its EMA"),
-    "reference-mode": Variant(QUICKSTART, ("train.mode=reference",),
-                              "the same training in train.mode=reference (fp32, the original's order of "
-                              "operations) instead of fast: when it meets the targets"),
-}
-# the real-video recipe's parts on the shapes: its critics under the quick start's generator, and the whole recipe
-SHAPES_CRITICS = {
-    "quickstart": VARIANTS["quickstart"],
-    "sparse-critics": Variant(QUICKSTART, (
-        "discriminators.image={name: image, batch: 16, ndf: 32}",
-        "discriminators.video={name: sparse-video, batch: 16, aux: [infogan-category], projection: true, ndf: 32}"),
-        "the quick start with layered's critics: an image critic of width 32, and a critic of 5 frames at "
-        "their time stamps (16 clips a step) instead of the 3D video critic"),
-    "layered": Variant("layered", ("data.image_size=32", "data.options={num_classes: 4}", "train.steps=1500"),
-                       "the real-video recipe at 32×32: a still background, a foreground and mask per frame"),
-}
-
-
-ACTIONS = {
-    "layered": Variant("layered", (), "the recipe for real video: a still background per video, a "
-                       "foreground and mask per frame, a critic of 5 frames at their time stamps"),
-    "diffaugment-r1": Variant("layered", (
-        "train.steps=1250", "discriminators.image.augment=diffaugment", "discriminators.video.augment=diffaugment",
-        "discriminators.image.loss={name: bce-r1, gamma: 0.1, every: 8}",
-        "discriminators.video.loss={name: bce-r1, gamma: 0.1, every: 8}"),
-        "layered with DiffAugment and lazy R1 (γ 0.1, every 8 steps) in both critics, 1250 steps"),
-    "reference-mode": Variant("layered", ("train.mode=reference",),
-                              "layered in train.mode=reference (fp32, the original's order of operations) "
-                              "instead of fast"),
-    "video-foreground": Variant("layered", (
-        "train.steps=1250", "generator.foreground=video", "generator.shift=true"),
-        "layered with the foreground's colours drawn once per video (each frame draws only its mask), "
-        "moved with its mask by a translation per category, 1250 steps"),
-    "flow": Variant("layered", ("train.steps=750", "generator.name=flow"),
-                    "a background and a sprite per video, the sprite moved by a dense flow per frame, 750 steps"),
-    "mocogan-categorical": Variant(
-        "mocogan-categorical", ("train.mode=fast", "train.steps=300", "train.checkpoint_every=100",
-                                "train.sample_every=100"),
-        "the original's categorical recipe in the fast mode, 300 steps"),
-}
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A suite: its variants, targets, metrics and report folder, and the folder of its real
-    clips (``data_root``; None: the recipes' generated data)."""
-
-    variants: dict[str, Variant]
-    targets: Targets
-    metrics: tuple[str, ...]
-    out: str
-    data_root: str | None = None
-
-
-SUITES = {
-    "shapes": Suite(VARIANTS, Targets(1.5, 0.9), ("acd", "mcs", "c2st"), "benchmarks/quality"),
-    "shapes-critics": Suite(SHAPES_CRITICS, Targets(1.5, 0.9), ("acd", "mcs", "c2st"), "benchmarks/quality/critics"),
-    "actions": Suite(ACTIONS, Targets(1.5, 0.8, 0.75), ("acd", "mcs", "c2st", "nn-c2st", "memorisation"),
-                     "benchmarks/quality/actions", "../shared/data/mocogan-actions"),
-}
 
 
 def classifier_file(runs: Path, cfg: Any, eval_overrides: list[str]) -> Path:

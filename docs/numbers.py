@@ -39,6 +39,7 @@ REPORTS = {  # the name a placeholder uses: the committed report
     "quality": "benchmarks/quality/report.json",
     "actions": "benchmarks/quality/actions/report.json",
     "critics": "benchmarks/quality/critics/report.json",
+    "generators": "benchmarks/quality/generators/report.json",
     "bench": "benchmarks/report/report.json",
     "bench_amx": "benchmarks/report-xeon-amx/report.json",
     "data": "benchmarks/data-pipeline/data-pipeline.json",
@@ -113,8 +114,8 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "bench": _bench, "bench_amx": _bench,
-         "data": _data}
+VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "bench": _bench,
+         "bench_amx": _bench, "data": _data}
 
 
 @functools.cache
