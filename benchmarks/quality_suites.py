@@ -114,6 +114,9 @@ ACTIONS = {
         "moved with its mask by a translation per category, 1250 steps"),
     "flow": Variant("layered", ("train.steps=750", "generator.name=flow"),
                     "a background and a sprite per video, the sprite moved by a dense flow per frame, 750 steps"),
+    "motion-gate": Variant("layered", ("train.steps=2250", "generator.shift=true", "generator.motion_gate=true"),
+                           "layered whose frame decoder reads the motion code through a gate that starts shut, its "
+                           "foreground moved by a translation per category, 2250 steps"),
     "mocogan-categorical": Variant(
         "mocogan-categorical", ("train.mode=fast", "train.steps=300", "train.checkpoint_every=100",
                                 "train.sample_every=100"),

@@ -40,6 +40,7 @@ REPORTS = {  # the name a placeholder uses: the committed report
     "actions": "benchmarks/quality/actions/report.json",
     "critics": "benchmarks/quality/critics/report.json",
     "generators": "benchmarks/quality/generators/report.json",
+    "gate": "benchmarks/quality/actions-motion-gate/report.json",
     "bench": "benchmarks/report/report.json",
     "bench_amx": "benchmarks/report-xeon-amx/report.json",
     "data": "benchmarks/data-pipeline/data-pipeline.json",
@@ -114,8 +115,8 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "bench": _bench,
-         "bench_amx": _bench, "data": _data}
+VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "gate": _quality,
+         "bench": _bench, "bench_amx": _bench, "data": _data}
 
 
 @functools.cache
@@ -138,12 +139,12 @@ def quality_table(names: list[str] | None = None, report: str = "quality") -> st
     return "\n".join(lines)
 
 
-def actions_table() -> str:
-    """The quality benchmark's rows on the human actions, with the real-vs-real controls and
+def actions_table(report: str = "actions") -> str:
+    """A quality report's rows on the human actions, with the real-vs-real controls and
     memorisation, as a Markdown table."""
     lines = ["| variant | steps | c2st (real) | nn-c2st (real) | MCS (real) | ACD (real) | memorisation (copied) |",
              "|---|---|---|---|---|---|---|"]
-    for name, r in reports()["actions"].items():
+    for name, r in reports()[report].items():
         lines.append(f"| `{name}` | {r['step']} | {r['c2st']:.3f} ({r['c2st_real']:.3f}) | "
                      f"{r['nn_c2st']:.3f} ({r['nn_c2st_real']:.3f}) | {r['mcs']:.3f} ({r['mcs_real']:.3f}) | "
                      f"{r['acd']:.2f} ({r['acd_real']:.2f}) | {r['memorisation']:.2f} ({100 * r['copied']:.0f}%) |")
