@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from vidgan.errors import VidganError
 from vidgan.generators.dcgan import DCGANFrameDecoder, ModulatedFrameDecoder, ResizeConvFrameDecoder
 from vidgan.generators.mocogan import MoCoGANGenerator, MoCoGANWarpGenerator
+from vidgan.registry import GENERATORS
 
 FAST = settings(max_examples=10, deadline=None)
 batches = st.integers(1, 3)
@@ -131,6 +132,14 @@ def test_modulated_decoder_starts_as_dcgan_frames_and_its_content_code_sets_each
     changed[0, :5] += 1.0  # another content
     assert not torch.allclose(modulated(moved)[0], modulated(z)[0])
     assert not torch.allclose(modulated(changed)[0], modulated(moved)[0])
+
+
+@pytest.mark.parametrize("name", ["mocogan", "mocogan-warp", "layered", "flow"])
+def test_video_generators_tell_a_modulated_decoder_the_content_code_s_size(name):
+    g = GENERATORS.build(name, image_size=16, ngf=4, dim_z_content=7, dim_z_category=2, decoder="modulated-frames")
+    decoders = [m for m in g.modules() if isinstance(m, ModulatedFrameDecoder)]
+    assert decoders and all(d.dim_style == 7 and d.styles[0].in_features == 7 for d in decoders)
+    assert g.sample_videos(2, 3)[0].shape == (2, 3, 3, 16, 16)
 
 
 def test_modulated_decoder_needs_a_style_within_the_latent():

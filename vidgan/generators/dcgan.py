@@ -82,11 +82,11 @@ class ModulatedFrameDecoder(DCGANFrameDecoder):
 
     Every hidden layer's batch norm loses its own scale and shift; a linear map of the
     first ``dim_style`` values of the latent (the content code, first in MoCoGAN's
-    latents) gives them per sample instead, as StyleGAN's style modulation or a
-    conditional batch norm does. The content then sets every layer's channels in every
-    frame directly, so what it holds (colours, textures) stays the same across a video's
-    frames, while the whole latent, motion included, still enters at the first layer. The
-    maps start at scale 1 and shift 0: the decoder starts as ``dcgan-frames``.
+    latents; the video generators pass its size) gives them per sample instead, as
+    StyleGAN's style modulation or a conditional batch norm does. So the content sets
+    every layer's channels directly, not only through the first layer, where the whole
+    latent, motion included, still enters. The maps start at scale 1 and shift 0: the
+    decoder starts as ``dcgan-frames``.
 
     Shape:
         as ``dcgan-frames``: ``b d`` -> ``b c h w`` in [-1, 1].

@@ -93,9 +93,7 @@ class FlowGenerator(MoCoGANGenerator):
         self.max_flow = max_flow
         self.background = background
         # one decoder draws the picture, or background and sprite (colours and alpha)
-        self.decoder = GENERATORS.build(decoder, dim_z=dim_z_content,
-                                        channels=2 * channels + 1 if background else channels,
-                                        image_size=image_size, ngf=ngf)
+        self.decoder = self.build_decoder(decoder, dim_z_content, 2 * channels + 1 if background else channels, ngf)
         self.flow = FlowDecoder(dim_z_content + dim_z_motion, flow_size, max(dim_z_category, 1), flow_width)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

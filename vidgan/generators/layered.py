@@ -68,12 +68,10 @@ class LayeredGenerator(MoCoGANGenerator):
         per_video = foreground == "video"
         dim_z = self.decoder.dim_z
         # per frame: the foreground's colours (unless per_video) and its mask
-        self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=1 if per_video else channels + 1,
-                                        image_size=image_size, ngf=ngf)
+        self.decoder = self.build_decoder(decoder, dim_z, 1 if per_video else channels + 1, ngf)
         # per video: the background, and (per_video) the foreground's colours
-        self.background = GENERATORS.build(decoder, dim_z=dim_z_content,
-                                           channels=2 * channels if per_video else channels,
-                                           image_size=image_size, ngf=background_ngf or ngf)
+        self.background = self.build_decoder(decoder, dim_z_content, 2 * channels if per_video else channels,
+                                             background_ngf or ngf)
         self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
         self.motion_gate = nn.Parameter(torch.zeros(())) if motion_gate else None
 

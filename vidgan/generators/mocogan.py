@@ -57,8 +57,14 @@ class MoCoGANGenerator(nn.Module):
                                      **({} if motion_noise == 1.0 else {"noise": motion_noise}))
         dims = {"content": dim_z_content, "category": dim_z_category, "motion": dim_z_motion}
         dim_z = sum(dims[part] for part in self.decoded)
-        self.decoder = GENERATORS.build(decoder, dim_z=dim_z, channels=channels,
-                                        image_size=image_size, ngf=ngf)
+        self.decoder = self.build_decoder(decoder, dim_z, channels, ngf)
+
+    def build_decoder(self, name: str, dim_z: int, channels: int, ngf: int) -> nn.Module:
+        """The frame decoder ``name`` for latents of ``dim_z`` values that start with the content
+        code; one that takes ``dim_style`` (``modulated-frames``) is told the content code's size."""
+        style = "dim_style" in inspect.signature(GENERATORS.get(name)).parameters
+        return GENERATORS.build(name, dim_z=dim_z, channels=channels, image_size=self.image_size, ngf=ngf,
+                                **({"dim_style": min(self.dim_z_content, dim_z)} if style else {}))
 
     @property
     def latent_parts(self) -> dict[str, LatentPart]:
