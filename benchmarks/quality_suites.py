@@ -61,6 +61,7 @@ VARIANTS = {
                               "the same training in train.mode=reference (fp32, the original's order of "
                               "operations) instead of fast: when it meets the targets"),
 }
+LAYERED_32 = ("data.image_size=32", "data.options={num_classes: 4}", "train.steps=1500")  # layered on the shapes
 # the real-video recipe's parts on the shapes: its critics under the quick start's generator, and the whole recipe
 SHAPES_CRITICS = {
     "quickstart": VARIANTS["quickstart"],
@@ -69,11 +70,10 @@ SHAPES_CRITICS = {
         "discriminators.video={name: sparse-video, batch: 16, aux: [infogan-category], projection: true, ndf: 32}"),
         "the quick start with layered's critics: an image critic of width 32, and a critic of 5 frames at "
         "their time stamps (16 clips a step) instead of the 3D video critic"),
-    "layered": Variant("layered", ("data.image_size=32", "data.options={num_classes: 4}", "train.steps=1500"),
+    "layered": Variant("layered", LAYERED_32,
                        "the real-video recipe at 32×32: a still background, a foreground and mask per frame"),
 }
 # generators under layered's critics on the shapes at 32×32: which one draws objects that keep their looks and move
-LAYERED_32 = ("data.image_size=32", "data.options={num_classes: 4}", "train.steps=1500")
 SHAPES_GENERATORS = {
     "sparse-critics": SHAPES_CRITICS["sparse-critics"],
     "layered": SHAPES_CRITICS["layered"],

@@ -99,11 +99,8 @@ class LayeredGenerator(MoCoGANGenerator):
         if scene is None:
             scene = self.background(z[:, :self.dim_z_content])
         c = self.channels
-        motion = z[:, self.dim_z_content + self.dim_z_category:]
-        if self.motion_gate is None:
-            layer = self.decoder(z)
-        else:
-            layer = self.decoder(torch.cat([z[:, :self.dim_z_content + self.dim_z_category], self.motion_gate * motion], 1))
+        fixed, motion = z.split([self.dim_z_content + self.dim_z_category, self.dim_z_motion], dim=1)
+        layer = self.decoder(z if self.motion_gate is None else torch.cat([fixed, self.motion_gate * motion], 1))
         if self.foreground == "video":  # the video's colours, the frame's mask
             layer = torch.cat([scene[:, c:], layer], dim=1)
         if self.shift is not None:
