@@ -340,6 +340,19 @@ def test_latent_parts_name_sizes_and_time():
     assert list(tiny_generator().latent_parts) == ["content", "motion"]  # no category code, no part
 
 
+
+@pytest.mark.parametrize("k", [0, 4])
+def test_split_latent_gives_the_parts_sample_latents_joined(k):
+    g = tiny_generator(dim_z_category=k)
+    z, _ = g.sample_latents(3, 5)
+    content, category, motion = g.split_latent(z)
+    assert (content.shape, category.shape, motion.shape) == ((3, 5, 6), (3, 5, k), (3, 5, 3))
+    torch.testing.assert_close(torch.cat([content, category, motion], dim=-1), z)
+    assert (content == content[:, :1]).all() and (category == category[:, :1]).all()
+    assert not torch.equal(motion[:, 0], motion[:, 1])
+    flat = g.split_latent(z.flatten(0, 1))  # frame latents n d split the same way
+    assert [p.shape for p in flat] == [(15, 6), (15, k), (15, 3)]
+
 @FAST
 @given(b=batches, t=lengths, k=categories, seed=seeds)
 def test_without_latents_the_random_stream_is_the_original(b, t, k, seed):

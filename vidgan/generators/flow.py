@@ -117,9 +117,7 @@ class FlowGenerator(MoCoGANGenerator):
 
     def frame_flow(self, z: torch.Tensor) -> torch.Tensor:
         """Per-frame flows ``n 2 h w`` (x, y in grid units) from frame latents ``n d``."""
-        content = z[:, :self.dim_z_content]
-        category = z[:, self.dim_z_content:self.dim_z_content + self.dim_z_category]
-        motion = z[:, self.dim_z_content + self.dim_z_category:]
+        content, category, motion = self.split_latent(z)
         weights = category if self.dim_z_category else torch.ones(len(z), 1, device=z.device)
         flow = self.flow(torch.cat([content, motion], dim=1), weights).float()
         flow = F.interpolate(flow, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)

@@ -96,15 +96,16 @@ class LayeredGenerator(MoCoGANGenerator):
     def decode_frames(self, z: torch.Tensor, scene: torch.Tensor | None = None) -> torch.Tensor:
         """Frames ``n c h w`` from frame latents ``n d``; ``scene`` is the background decoder's
         output for their videos (decoded from their content codes when not given)."""
+        content, category, motion = self.split_latent(z)
         if scene is None:
-            scene = self.background(z[:, :self.dim_z_content])
+            scene = self.background(content)
         c = self.channels
-        fixed, motion = z.split([self.dim_z_content + self.dim_z_category, self.dim_z_motion], dim=1)
-        layer = self.decoder(z if self.motion_gate is None else torch.cat([fixed, self.motion_gate * motion], 1))
+        if self.motion_gate is not None:
+            z = torch.cat([content, category, self.motion_gate * motion], dim=1)
+        layer = self.decoder(z)
         if self.foreground == "video":  # the video's colours, the frame's mask
             layer = torch.cat([scene[:, c:], layer], dim=1)
         if self.shift is not None:
-            category = z[:, self.dim_z_content:self.dim_z_content + self.dim_z_category]
             layer = self.shift(layer, category, motion)
         return self.composite(layer, scene[:, :c])
 

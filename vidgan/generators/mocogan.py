@@ -66,6 +66,14 @@ class MoCoGANGenerator(nn.Module):
         return GENERATORS.build(name, dim_z=dim_z, channels=channels, image_size=self.image_size, ngf=ngf,
                                 **({"dim_style": min(self.dim_z_content, dim_z)} if style else {}))
 
+    def split_latent(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A latent's content, category and motion codes, in the original's order.
+
+        Shape:
+            z ``... (d_C + d_A + d_M)`` -> ``... d_C``, ``... d_A``, ``... d_M``.
+        """
+        return z.split([self.dim_z_content, self.dim_z_category, self.dim_z_motion], dim=-1)
+
     @property
     def latent_parts(self) -> dict[str, LatentPart]:
         """content (fixed over a video), category (when ``dim_z_category`` > 0), motion (per frame)."""
