@@ -89,7 +89,7 @@ def test_a_shut_motion_gate_draws_one_foreground_a_video_that_only_the_translati
         still = g(z)
         g.motion_gate.fill_(1.0)  # the gate open: the motion code reaches the frame decoder
         opened = g(z)
-    assert float(LayeredGenerator(image_size=16, ngf=4, motion_gate=True).motion_gate) == 0.0
+    assert LayeredGenerator(image_size=16, ngf=4, motion_gate=True).motion_gate.item() == 0.0
     assert not torch.allclose(moving[:, :, 0], moving[:, :, 4])
     torch.testing.assert_close(still, still[:, :, :1].expand_as(still))
     assert not torch.allclose(opened[:, :, 0], opened[:, :, 4])
