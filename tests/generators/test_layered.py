@@ -35,7 +35,8 @@ def test_where_the_mask_is_zero_every_frame_is_the_video_s_background():
     assert torch.equal(videos, background[:, :, None].expand_as(videos))
 
 
-@pytest.mark.parametrize("options", [{}, {"foreground": "video"}, {"foreground": "video", "shift": True}])
+@pytest.mark.parametrize("options", [{}, {"foreground": "video"}, {"foreground": "video", "shift": True},
+                                     {"foreground": "blend", "shift": True}])
 def test_frames_decoded_alone_equal_the_same_frames_of_the_video(options):
     g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=3, **options).eval()
     z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(3))
@@ -76,7 +77,7 @@ def test_a_video_foreground_keeps_the_video_s_colours_and_changes_only_its_mask(
 
 
 def test_an_unknown_foreground_says_which_are_allowed():
-    with pytest.raises(ValueError, match="foreground must be one of frame, video, got 'clip'"):
+    with pytest.raises(ValueError, match="foreground must be one of frame, video, blend, got 'clip'"):
         LayeredGenerator(image_size=16, ngf=4, foreground="clip")
 
 
@@ -100,3 +101,33 @@ def test_the_motion_gate_starts_shut_and_learns_from_the_frames():
     video = g.sample_videos(2, 4)[0]
     (video * torch.randn(video.shape, generator=torch.Generator().manual_seed(8))).sum().backward()
     assert g.motion_gate.grad is not None and float(g.motion_gate.grad) != 0.0
+
+
+def test_a_blend_foreground_starts_as_the_video_s_and_its_weight_moves_it_to_the_frame_s():
+    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, foreground="blend").eval()
+    assert g.background.net[-1].conv.out_channels == 7  # background, foreground colours and mask
+    assert g.blend.item() == 0.0
+    z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(4))
+    frames = z.flatten(0, 1)
+    with torch.no_grad():
+        still = g(z)
+        scene = g.background(z[:, 0, :g.dim_z_content])
+        g.blend.fill_(1.0)
+        drawn = g(z)
+        g.blend.fill_(0.25)
+        between = g(z)
+        background = scene[:, None, :3].expand(-1, 5, -1, -1, -1).flatten(0, 1)
+        per_frame = g.composite(g.decoder(frames), background)
+        video_layer = scene[:, None, 3:].expand(-1, 5, -1, -1, -1).flatten(0, 1)
+        quarter = g.composite(video_layer + 0.25 * (g.decoder(frames) - video_layer), background)
+    torch.testing.assert_close(still, still[:, :, :1].expand_as(still))  # weight 0: one foreground
+    torch.testing.assert_close(still[:, :, 0], g.composite(scene[:, 3:], scene[:, :3]))
+    torch.testing.assert_close(drawn, per_frame.reshape(2, 5, 3, 16, 16).transpose(1, 2))  # weight 1: per frame
+    torch.testing.assert_close(between, quarter.reshape(2, 5, 3, 16, 16).transpose(1, 2))
+
+
+def test_the_blend_weight_learns_from_the_frames():
+    g = LayeredGenerator(image_size=16, ngf=4, foreground="blend", shift=True)
+    video = g.sample_videos(2, 4)[0]
+    (video * torch.randn(video.shape, generator=torch.Generator().manual_seed(8))).sum().backward()
+    assert g.blend.grad is not None and g.blend.grad.item() != 0.0

@@ -11,7 +11,7 @@ from vidgan.generators.mocogan import MoCoGANGenerator
 from vidgan.registry import GENERATORS
 
 
-FOREGROUNDS = ("frame", "video")  # layered: how often the foreground's colours are drawn
+FOREGROUNDS = ("frame", "video", "blend")  # layered: how the foreground is drawn over a video
 
 
 @GENERATORS.register("layered")
@@ -31,6 +31,12 @@ class LayeredGenerator(MoCoGANGenerator):
     beside the background, and every frame's latent draws only where they show (the mask):
     the person or the object keeps its colours over the video while its outline changes, as
     a real one does.
+
+    With ``foreground="blend"`` the background decoder also draws a foreground and its mask
+    once per video, and each frame's foreground is that one moved toward the frame
+    decoder's by a learned weight that starts at 0 (``blend``). Every frame starts as the
+    video's foreground, so a shape cannot flicker or vanish, and a frame can differ from it
+    by no more than the weight allows: the critics open it as far as moving limbs need.
 
     ``background_ngf`` is the background decoder's width (``ngf`` when 0). With ``shift``
     the foreground of every frame is also moved as a whole, by a translation that a small
@@ -65,15 +71,15 @@ class LayeredGenerator(MoCoGANGenerator):
         if foreground not in FOREGROUNDS:
             raise ValueError(f"foreground must be one of {', '.join(FOREGROUNDS)}, got {foreground!r}")
         self.foreground = foreground
-        per_video = foreground == "video"
         dim_z = self.decoder.dim_z
-        # per frame: the foreground's colours (unless per_video) and its mask
-        self.decoder = self.build_decoder(decoder, dim_z, 1 if per_video else channels + 1, ngf)
-        # per video: the background, and (per_video) the foreground's colours
-        self.background = self.build_decoder(decoder, dim_z_content, 2 * channels if per_video else channels,
-                                             background_ngf or ngf)
+        # per frame: the foreground's colours (unless drawn per video) and its mask
+        self.decoder = self.build_decoder(decoder, dim_z, 1 if foreground == "video" else channels + 1, ngf)
+        # per video: the background, and the foreground's colours ("video") or colours and mask ("blend")
+        per_video = {"frame": 0, "video": channels, "blend": channels + 1}[foreground]
+        self.background = self.build_decoder(decoder, dim_z_content, channels + per_video, background_ngf or ngf)
         self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
         self.motion_gate = nn.Parameter(torch.zeros(())) if motion_gate else None
+        self.blend = nn.Parameter(torch.zeros(())) if foreground == "blend" else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
@@ -105,6 +111,8 @@ class LayeredGenerator(MoCoGANGenerator):
         layer = self.decoder(z)
         if self.foreground == "video":  # the video's colours, the frame's mask
             layer = torch.cat([scene[:, c:], layer], dim=1)
+        elif self.foreground == "blend":  # the video's foreground, moved toward the frame's
+            layer = scene[:, c:] + self.blend * (layer - scene[:, c:])
         if self.shift is not None:
             layer = self.shift(layer, category, motion)
         return self.composite(layer, scene[:, :c])
