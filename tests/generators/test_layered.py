@@ -103,27 +103,27 @@ def test_the_motion_gate_starts_shut_and_learns_from_the_frames():
     assert g.motion_gate.grad is not None and float(g.motion_gate.grad) != 0.0
 
 
-def test_a_blend_foreground_starts_as_the_video_s_and_its_weight_moves_it_to_the_frame_s():
+def test_a_blend_foreground_starts_as_the_video_s_still_one_and_its_weight_moves_it_to_the_frame_s():
     g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, foreground="blend").eval()
-    assert g.background.net[-1].conv.out_channels == 7  # background, foreground colours and mask
-    assert g.blend.item() == 0.0
+    assert g.background.net[-1].conv.out_channels == 3 and g.blend.item() == 0.0
     z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(4))
     frames = z.flatten(0, 1)
     with torch.no_grad():
         still = g(z)
-        scene = g.background(z[:, 0, :g.dim_z_content])
-        g.blend.fill_(1.0)
-        drawn = g(z)
-        g.blend.fill_(0.25)
-        between = g(z)
-        background = scene[:, None, :3].expand(-1, 5, -1, -1, -1).flatten(0, 1)
-        per_frame = g.composite(g.decoder(frames), background)
-        video_layer = scene[:, None, 3:].expand(-1, 5, -1, -1, -1).flatten(0, 1)
-        quarter = g.composite(video_layer + 0.25 * (g.decoder(frames) - video_layer), background)
+        background = g.background(frames[:, :g.dim_z_content])
+        unmoved = g.decoder(torch.cat([frames[:, :-g.dim_z_motion], torch.zeros(10, g.dim_z_motion)], 1))
+        drawn = g.decoder(frames)
+        outputs = {}
+        for weight in (1.0, 0.25):
+            g.blend.fill_(weight)
+            outputs[weight] = g(z)
+    per_frame = g.composite(drawn, background).reshape(2, 5, 3, 16, 16).transpose(1, 2)
+    quarter = g.composite(unmoved + 0.25 * (drawn - unmoved), background).reshape(2, 5, 3, 16, 16).transpose(1, 2)
     torch.testing.assert_close(still, still[:, :, :1].expand_as(still))  # weight 0: one foreground
-    torch.testing.assert_close(still[:, :, 0], g.composite(scene[:, 3:], scene[:, :3]))
-    torch.testing.assert_close(drawn, per_frame.reshape(2, 5, 3, 16, 16).transpose(1, 2))  # weight 1: per frame
-    torch.testing.assert_close(between, quarter.reshape(2, 5, 3, 16, 16).transpose(1, 2))
+    torch.testing.assert_close(still[:, :, 0], g.composite(unmoved[::5], background[::5]))  # motion code 0
+    torch.testing.assert_close(outputs[1.0], per_frame)  # weight 1: the frame decoder's, as foreground="frame"
+    torch.testing.assert_close(outputs[0.25], quarter)
+    assert not torch.allclose(outputs[0.25][:, :, 0], outputs[0.25][:, :, 4])
 
 
 def test_the_blend_weight_learns_from_the_frames():

@@ -32,11 +32,12 @@ class LayeredGenerator(MoCoGANGenerator):
     the person or the object keeps its colours over the video while its outline changes, as
     a real one does.
 
-    With ``foreground="blend"`` the background decoder also draws a foreground and its mask
-    once per video, and each frame's foreground is that one moved toward the frame
-    decoder's by a learned weight that starts at 0 (``blend``). Every frame starts as the
-    video's foreground, so a shape cannot flicker or vanish, and a frame can differ from it
-    by no more than the weight allows: the critics open it as far as moving limbs need.
+    With ``foreground="blend"`` the frame decoder also draws a still foreground once per
+    video, from [content, category] with the motion code set to 0, and each frame's
+    foreground is that one moved toward its own by a learned weight that starts at 0
+    (``blend``). Every frame starts as the video's foreground, so a shape cannot flicker or
+    vanish, and a frame's foreground differs from it by no more than the weight allows: the
+    critics open it as far as moving limbs need.
 
     ``background_ngf`` is the background decoder's width (``ngf`` when 0). With ``shift``
     the foreground of every frame is also moved as a whole, by a translation that a small
@@ -74,9 +75,9 @@ class LayeredGenerator(MoCoGANGenerator):
         dim_z = self.decoder.dim_z
         # per frame: the foreground's colours (unless drawn per video) and its mask
         self.decoder = self.build_decoder(decoder, dim_z, 1 if foreground == "video" else channels + 1, ngf)
-        # per video: the background, and the foreground's colours ("video") or colours and mask ("blend")
-        per_video = {"frame": 0, "video": channels, "blend": channels + 1}[foreground]
-        self.background = self.build_decoder(decoder, dim_z_content, channels + per_video, background_ngf or ngf)
+        # per video: the background, and ("video") the foreground's colours
+        self.background = self.build_decoder(decoder, dim_z_content, 2 * channels if foreground == "video"
+                                             else channels, background_ngf or ngf)
         self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
         self.motion_gate = nn.Parameter(torch.zeros(())) if motion_gate else None
         self.blend = nn.Parameter(torch.zeros(())) if foreground == "blend" else None
@@ -85,7 +86,7 @@ class LayeredGenerator(MoCoGANGenerator):
         """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
         the first frame's content code."""
         b, t, _ = z.shape
-        scene = self.background(z[:, 0, :self.dim_z_content])
+        scene = self.video_layers(z[:, 0])
         video = self.decode_frames(rearrange(z, "b t d -> (b t) d"), repeat(scene, "b c h w -> (b t) c h w", t=t))
         return rearrange(video, "(b t) c h w -> b c t h w", b=b)
 
@@ -99,12 +100,21 @@ class LayeredGenerator(MoCoGANGenerator):
         mask = (layer[:, -1:] + 1) / 2
         return background + mask * (layer[:, :-1] - background)
 
-    def decode_frames(self, z: torch.Tensor, scene: torch.Tensor | None = None) -> torch.Tensor:
-        """Frames ``n c h w`` from frame latents ``n d``; ``scene`` is the background decoder's
-        output for their videos (decoded from their content codes when not given)."""
+    def video_layers(self, z: torch.Tensor) -> torch.Tensor:
+        """What is drawn once per video, from a frame latent ``n d`` of it (its motion code
+        unread): the background and, per ``foreground``, the foreground's colours ("video")
+        or the still foreground and its mask ("blend"), stacked as channels."""
         content, category, motion = self.split_latent(z)
-        if scene is None:
-            scene = self.background(content)
+        background = self.background(content)
+        if self.foreground != "blend":
+            return background
+        return torch.cat([background, self.decoder(torch.cat([content, category, torch.zeros_like(motion)], 1))], 1)
+
+    def decode_frames(self, z: torch.Tensor, scene: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames ``n c h w`` from frame latents ``n d``; ``scene`` is :meth:`video_layers`
+        for their videos (drawn from the frames' own latents when not given)."""
+        scene = self.video_layers(z) if scene is None else scene
+        content, category, motion = self.split_latent(z)
         c = self.channels
         if self.motion_gate is not None:
             z = torch.cat([content, category, self.motion_gate * motion], dim=1)
