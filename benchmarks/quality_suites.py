@@ -94,6 +94,12 @@ SHAPES_GENERATORS = {
     "motion-gate-ramp": Variant("layered", (*LAYERED_32, "generator.shift=true", "generator.motion_gate=true",
                                             "generator.motion=ramp-sine-motion"),
                                 "motion-gate with the clock and oscillators of ramp-sine"),
+    "motion-gate-3000": Variant("layered", (*LAYERED_32, "train.steps=3000", "generator.shift=true",
+                                            "generator.motion_gate=true"),
+                                "motion-gate for 3000 steps, layered's own length"),
+    "blend": Variant("layered", (*LAYERED_32, "generator.shift=true", "generator.foreground=blend"),
+                     "layered whose every frame starts as one still foreground per video, moved by a translation "
+                     "per category, and moves toward its own by a learned weight that starts at 0"),
 }
 
 
@@ -114,9 +120,9 @@ ACTIONS = {
         "moved with its mask by a translation per category, 1250 steps"),
     "flow": Variant("layered", ("train.steps=750", "generator.name=flow"),
                     "a background and a sprite per video, the sprite moved by a dense flow per frame, 750 steps"),
-    "motion-gate": Variant("layered", ("train.steps=2250", "generator.shift=true", "generator.motion_gate=true"),
+    "motion-gate": Variant("layered", ("generator.shift=true", "generator.motion_gate=true"),
                            "layered whose frame decoder reads the motion code through a gate that starts shut, its "
-                           "foreground moved by a translation per category, 2250 steps"),
+                           "foreground moved by a translation per category"),
     "mocogan-categorical": Variant(
         "mocogan-categorical", ("train.mode=fast", "train.steps=300", "train.checkpoint_every=100",
                                 "train.sample_every=100"),
