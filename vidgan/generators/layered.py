@@ -83,8 +83,8 @@ class LayeredGenerator(MoCoGANGenerator):
         self.blend = nn.Parameter(torch.zeros(())) if foreground == "blend" else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Decode latents ``b t d`` into a video ``b c t h w``; the background is read from
-        the first frame's content code."""
+        """Decode latents ``b t d`` into a video ``b c t h w``; what is drawn once per video
+        (:meth:`video_layers`) is read from the first frame's latent."""
         b, t, _ = z.shape
         scene = self.video_layers(z[:, 0])
         video = self.decode_frames(rearrange(z, "b t d -> (b t) d"), repeat(scene, "b c h w -> (b t) c h w", t=t))
