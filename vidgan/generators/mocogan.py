@@ -224,9 +224,10 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``; the content is read from the
         first frame's latent."""
-        b, t, d = z.shape
-        image = self.decoder(z[:, 0, :self.dim_z_content]).float()
-        shift = torch.tanh(self.translation(z[:, :, d - self.dim_z_motion - self.dim_z_category:]).float())
+        b, t, _ = z.shape
+        content, category, motion = self.split_latent(z)
+        image = self.decoder(content[:, 0]).float()
+        shift = torch.tanh(self.translation(category, motion).float())
         if self.whole_pixels == "always" or (self.whole_pixels == "sampling" and not self.training):
             # rounded forward, straight through backward
             pixel = 2 / torch.tensor(image.shape[:-3:-1], device=z.device)  # (x, y) in grid units
@@ -239,14 +240,13 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
                               align_corners=False)
         return rearrange(moved - 1, "b c (t h) w -> b c t h w", t=t)  # zero padding is background -1
 
-    def translation(self, code: torch.Tensor) -> torch.Tensor:
-        """The shift before ``tanh`` from [category, motion] codes: the motion code through
-        the network, read from the head of the code's category (a one-hot code weighs the heads).
+    def translation(self, category: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        """The shift before ``tanh`` from category and motion codes: the motion code through
+        the network, read from the head of the category (a one-hot code weighs the heads).
 
         Shape:
-            code: ``b t (d_A + d_M)`` -> ``b t 2``, (x, y).
+            category ``b t d_A``, motion ``b t d_M`` -> ``b t 2``, (x, y).
         """
-        category, motion = code.split([self.dim_z_category, self.dim_z_motion], dim=2)
         heads = rearrange(self.shift(motion), "b t (k xy) -> b t k xy", xy=2)
         if self.dim_z_category == 0:
             return heads[:, :, 0]
