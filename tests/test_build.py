@@ -38,6 +38,15 @@ def test_generator_is_the_named_one_with_derived_sizes(tiny):
     assert videos.shape == (2, 3, 13, 32, 32) and labels.shape == (2,)
 
 
+def test_a_tilde_drops_a_key_the_recipe_sets_for_the_component_it_swaps(tiny):
+    with pytest.raises(VidganError, match="generator.shift; if the recipe sets it, ~generator.shift drops it"):
+        load_config(["recipe=layered", *tiny, "generator.name=flow"])
+    cfg = load_config(["recipe=layered", *tiny, "generator.name=flow", "~generator.shift", "~generator.motion_gate"])
+    assert "shift" not in cfg.generator and type(build_generator(cfg)).__name__ == "FlowGenerator"
+    with pytest.raises(VidganError, match="~generator.shiftt: the recipe sets no generator.shiftt"):
+        load_config(["recipe=layered", *tiny, "~generator.shiftt"])
+
+
 def test_projection_needs_class_outputs(tiny):
     cfg = load_config(["recipe=mocogan", *tiny, "discriminators.video.projection=true"])
     with pytest.raises(VidganError, match="^discriminators.video.projection needs a discriminator with class outputs "

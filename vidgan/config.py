@@ -126,7 +126,8 @@ def parse_overrides(args: list[str]) -> DictConfig:
     for arg in args:
         key = arg.split("=", 1)[0]
         if "=" not in arg or not key or " " in key:
-            raise VidganError(f"bad override {arg!r}: write key=value, e.g. train.steps=200")
+            raise VidganError(f"bad override {arg!r}: write key=value, e.g. train.steps=200, "
+                              "or ~key to drop a key the recipe sets")
     try:
         return OmegaConf.from_dotlist(list(args))
     except (OmegaConfBaseException, yaml.YAMLError) as err:
@@ -165,9 +166,21 @@ def recipe_path(name: str) -> Path:
     return path
 
 
+def drop_keys(base: DictConfig, keys: list[str]) -> None:
+    """Remove ``keys`` (dotted) from a recipe, as ``~generator.shift`` asks: a component
+    swapped for one that does not take a key the recipe sets for the old one."""
+    for key in keys:
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(base, parent) if parent else base
+        if not isinstance(node, DictConfig) or leaf not in node:
+            raise VidganError(f"~{key}: the recipe sets no {key}, so there is nothing to drop")
+        del node[leaf]
+
+
 def load_config(args: list[str]) -> DictConfig:
-    """Resolve ``recipe=NAME`` and overrides (or ``train.resume=RUN_DIR``) into a validated config."""
-    overrides = parse_overrides(args)
+    """Resolve ``recipe=NAME`` and overrides (or ``train.resume=RUN_DIR``) into a validated
+    config; ``~KEY`` items drop a key the recipe sets (:func:`drop_keys`)."""
+    overrides = parse_overrides([arg for arg in args if not arg.startswith("~")])
     schema = OmegaConf.structured(Config)
     resume = OmegaConf.select(overrides, "train.resume")
     if resume:
@@ -181,6 +194,7 @@ def load_config(args: list[str]) -> DictConfig:
             raise VidganError("name a recipe, e.g. `vidgan run recipe=mocogan` (see `vidgan list recipes`)")
         base = OmegaConf.load(recipe_path(str(recipe)))
         base.recipe = str(recipe)
+    drop_keys(base, [arg[1:] for arg in args if arg.startswith("~")])
     cfg = _merge(schema, base, overrides)
     validate(cfg)
     return cfg
@@ -232,7 +246,8 @@ def component_kwargs(section: str, values: dict[str, Any], factory: Any,
             raise VidganError(f"{section}.{key} comes from {derived[key][1]}; set that instead")
         if key not in params and not takes_any:
             close = difflib.get_close_matches(key, list(params), n=1)
-            hint = f"; did you mean {section}.{close[0]}?" if close else ""
+            hint = (f"; did you mean {section}.{close[0]}?" if close
+                    else f"; if the recipe sets it, ~{section}.{key} drops it")
             takes = [k for k in params if k not in derived]
             raise VidganError(f"unknown config key {section}.{key}{hint} "
                               f"({'it takes: ' + ', '.join(takes) if takes else 'it takes no keys'})")
