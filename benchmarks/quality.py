@@ -25,7 +25,8 @@ evaluation is not evaluated again (the curve shows every evaluated checkpoint): 
 folder (or pass ``--fresh``) to redo both.
 
 Example:
-    python -m benchmarks.quality quickstart original --curve
+    python -m benchmarks.quality --suite quickstart --curve
+    python -m benchmarks.quality mocogan-plus-small original --curve
     python -m benchmarks.quality --suite actions
 """
 

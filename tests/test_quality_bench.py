@@ -17,10 +17,10 @@ TINY_BENCH = [*TINY, "train.steps=2", "train.checkpoint_every=1", "train.sample_
 
 def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
     out, runs = tmp_path / "report", tmp_path / "runs"
-    report = quality.main(["quickstart", "original", *TINY_BENCH, "--num-videos", "8", "--curve",
+    report = quality.main(["mocogan-plus-small", "original", *TINY_BENCH, "--num-videos", "8", "--curve",
                            "--out", str(out), "--runs", str(runs)])
     rows = {r["variant"]: r for r in report["results"]}
-    assert list(rows) == ["quickstart", "original"]
+    assert list(rows) == ["mocogan-plus-small", "original"]
     for name, row in rows.items():
         assert [c["step"] for c in row["curve"]] == [1, 2]  # every checkpoint evaluated
         assert 0 <= row["curve"][0]["train_seconds"] <= row["curve"][1]["train_seconds"] > 0
@@ -36,10 +36,10 @@ def test_a_tiny_benchmark_trains_evaluates_and_writes_its_report(tmp_path):
         assert row["meets_targets"] == met
         assert (out / "samples" / f"{name}.gif").is_file() and (out / "samples" / f"{name}.png").is_file()
     saved = json.loads((out / "report.json").read_text())
-    assert saved["results"][0]["acd"] == rows["quickstart"]["acd"]
+    assert saved["results"][0]["acd"] == rows["mocogan-plus-small"]["acd"]
     assert saved["machine"]["cpu"] and "native_bf16_cpu" in saved["machine"]
     table = (out / "report.md").read_text()
-    assert "| `quickstart` |" in table and "| `original` |" in table
+    assert "| `mocogan-plus-small` |" in table and "| `original` |" in table
     assert f"{rows['original']['acd']:.2f} ({rows['original']['acd_real']:.2f})" in table
     # the two variants were evaluated with one MCS classifier
     assert len(list(runs.glob("mcs-classifier-*.pt"))) == 1
@@ -63,7 +63,7 @@ def test_trained_variants_are_not_trained_or_evaluated_again(tmp_path):
 
 def test_an_unknown_variant_is_a_one_line_error(tmp_path):
     with pytest.raises(VidganError, match="unknown variant 'quikstart'; the shapes suite's variants are "
-                                          "quickstart, original, gru-motion, no-projection, spectral-hinge"):
+                                          "mocogan-plus-small, original, gru-motion, no-projection"):
         quality.main(["quikstart", "--out", str(tmp_path)])
 
 
@@ -93,16 +93,16 @@ def test_the_actions_suite_reports_the_real_control_and_memorisation(tmp_path):
         Image.fromarray(frames).save(root / str(k % 2) / f"clip{k}.png")
     out = tmp_path / "report"
     tiny = [item for item in TINY_BENCH if not item.startswith("data.options")]  # the synthetic set's option
-    report = quality.main(["--suite", "actions", "--data-root", str(root), "layered", *tiny, "train.steps=1",
+    report = quality.main(["--suite", "actions", "--data-root", str(root), "motion-gate", *tiny, "train.steps=1",
                            "generator.dim_z_category=2", "discriminators.video.frames=[0,1,4,9,12]",
                            "--num-videos", "8", "--out", str(out), "--runs", str(tmp_path / "runs")])
     row = report["results"][0]
-    record = json.loads((tmp_path / "runs" / "layered" / "eval" / "step-0000001" / "eval.json").read_text())
+    record = json.loads((tmp_path / "runs" / "motion-gate" / "eval" / "step-0000001" / "eval.json").read_text())
     metrics = record["metrics"]
-    assert row["variant"] == "layered" and row["c2st_real"] == metrics["c2st"]["reference"]
+    assert row["variant"] == "motion-gate" and row["c2st_real"] == metrics["c2st"]["reference"]
     assert (row["memorisation"], row["copied"]) == (metrics["memorisation"]["value"],
                                                     metrics["memorisation"]["copied"])
-    assert f"root: {root}" in (tmp_path / "runs" / "layered" / "config.yaml").read_text()
+    assert f"root: {root}" in (tmp_path / "runs" / "motion-gate" / "config.yaml").read_text()
     table = (out / "report.md").read_text()
     assert f"{row['c2st']:.3f} ({row['c2st_real']:.3f})" in table
     assert (row["nn_c2st"], row["nn_c2st_real"]) == (metrics["nn-c2st"]["value"], metrics["nn-c2st"]["reference"])
@@ -115,10 +115,26 @@ def test_every_variant_of_every_suite_is_a_valid_config(suite):
         load_config([f"recipe={variant.recipe}", *variant.overrides])  # a bad key or value raises
 
 
-def test_the_critics_suite_gives_the_quick_start_layereds_critics():
+def test_the_critics_suite_gives_mocogan_plus_small_layereds_critics():
     variants = quality.SUITES["shapes-critics"].variants
-    quickstart = load_config([f"recipe={variants['quickstart'].recipe}"])
+    quickstart = load_config([f"recipe={variants['mocogan-plus-small'].recipe}"])
     critics = load_config([f"recipe={variants['sparse-critics'].recipe}", *variants["sparse-critics"].overrides])
     layered = load_config(["recipe=layered"])
     assert critics.generator == quickstart.generator
     assert critics.discriminators == layered.discriminators
+
+
+def test_the_quick_start_is_the_real_video_recipe_at_32x32():
+    small = load_config(["recipe=layered-small"])
+    layered = load_config(["recipe=layered", "data.image_size=32", "data.options={num_classes: 4}"])
+    assert small.generator == layered.generator and small.discriminators == layered.discriminators
+    assert small.generator.shift and small.generator.motion_gate and small.data == layered.data
+    assert quality.SUITES["quickstart"].variants["layered-small"].recipe == "layered-small"
+
+
+def test_the_rows_measured_before_the_gate_pin_the_ungated_generator():
+    """Rows trained when layered had no gate must still build that generator."""
+    for suite, name in [("actions", "ungated"), ("actions", "reference-mode"), ("shapes-generators", "ramp-sine")]:
+        variant = quality.SUITES[suite].variants[name]
+        cfg = load_config([f"recipe={variant.recipe}", *variant.overrides])
+        assert not cfg.generator.shift and not cfg.generator.motion_gate
