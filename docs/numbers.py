@@ -1,7 +1,7 @@
 """The measured numbers of the README and the docs, read from the committed reports.
 
 No measured number is typed into a page by hand. A page holds a placeholder such as
-``{{ quality.quickstart.c2st | f3 }}`` (a Jinja expression over :func:`context`), and
+``{{ quickstart["layered-small"].c2st | f3 }}`` (a Jinja expression over :func:`context`), and
 the number comes from the report that measured it (:data:`REPORTS`):
 
 - the docs build fills the placeholders of every page (``docs/hooks.py``);
@@ -36,6 +36,7 @@ from vidgan.bench import verdicts
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "docs" / "snippets"
 REPORTS = {  # the name a placeholder uses: the committed report
+    "quickstart": "benchmarks/quality/quickstart/report.json",
     "quality": "benchmarks/quality/report.json",
     "actions": "benchmarks/quality/actions/report.json",
     "critics": "benchmarks/quality/critics/report.json",
@@ -71,7 +72,7 @@ def _machine(m: dict[str, Any], threads: bool = True) -> str:
 
 
 class Named(dict):
-    """A report's rows by name (``quality.quickstart``, ``quality["gru-motion"]``) with the
+    """A report's rows by name (``quality.original``, ``quality["gru-motion"]``) with the
     report's own fields as attributes (``quality.machine``)."""
 
     def __init__(self, rows: dict[str, Any], **fields: Any):
@@ -115,7 +116,7 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "gate": _quality,
+VIEWS = {"quickstart": _quality, "quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "gate": _quality,
          "bench": _bench, "bench_amx": _bench, "data": _data}
 
 
@@ -128,14 +129,16 @@ def reports() -> dict[str, Named]:
 def quality_table(names: list[str] | None = None, report: str = "quality") -> str:
     """A quality report's rows (all, or ``names`` in that order) as a Markdown table."""
     quality = reports()[report]
-    lines = ["| variant | what | ACD ↓ (real clips) | MCS ↑ (real clips) | c2st (0.5 best) | targets met at |",
+    lines = ["| variant | what | ACD ↓ (real clips) | MCS ↑ (real clips) | c2st (0.5 best; real clips) | "
+             "targets met at |",
              "|---|---|---|---|---|---|"]
     for name in names or list(quality):
         r = quality[name]
         met = (f"step {r['met_step']} ({FILTERS['minutes'](r['met_seconds'])})" if r["met_step"] is not None
                else "not met")
+        control = f" ({r['c2st_real']:.3f})" if r.get("c2st_real") is not None else ""
         lines.append(f"| `{name}` | {r['what']} | {r['acd']:.2f} ({r['acd_real']:.2f}) | "
-                     f"{r['mcs']:.3f} ({r['mcs_real']:.3f}) | {r['c2st']:.3f} | {met} |")
+                     f"{r['mcs']:.3f} ({r['mcs_real']:.3f}) | {r['c2st']:.3f}{control} | {met} |")
     return "\n".join(lines)
 
 

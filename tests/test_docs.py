@@ -145,8 +145,8 @@ def test_sample_script_takes_the_benchmarks_run(tmp_path):
     spec = importlib.util.spec_from_file_location("make_samples", ROOT / "docs" / "scripts" / "make_samples.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    script.main(["--benchmark", "quickstart", "--out", str(tmp_path)])
-    committed = ROOT / "benchmarks" / "quality" / "samples" / "quickstart.gif"
+    script.main(["--benchmark", "layered-small", "--out", str(tmp_path)])
+    committed = ROOT / "benchmarks" / "quality" / "quickstart" / "samples" / "layered-small.gif"
     with Image.open(tmp_path / "samples" / "real-vs-generated.gif") as made, Image.open(committed) as sample:
         right = (sample.width * 2 + script.GAP, script.LABEL, sample.width * 4 + script.GAP, script.LABEL + 2 * sample.height)
         for ours, theirs in zip(ImageSequence.Iterator(made), ImageSequence.Iterator(sample)):

@@ -12,21 +12,21 @@ Writes into ``docs/assets`` (or ``--out``):
 - ``report.png``: the top of the run's ``report.html`` (``vidgan report RUN``), as headless
   Chromium shows it, where Chromium is installed;
 - ``samples/actions-layered.gif`` (``--actions``): the generated videos of the quality
-  benchmark's ``layered`` run on the human actions, alone (the clips' licence keeps the
-  real ones out of the repository).
+  benchmark's run of the ``layered`` recipe on the human actions (``motion-gate``), alone
+  (the clips' licence keeps the real ones out of the repository).
 
 Where the pictures come from:
 
-- ``--benchmark VARIANT``: the quality benchmark's committed run of that variant, the run
-  whose numbers the docs quote: its recipe and overrides from ``report.json`` and its
-  last sample GIF from ``samples/VARIANT.gif``. The committed files hold no checkpoint,
-  so this writes ``samples/real-vs-generated.gif`` only.
+- ``--benchmark VARIANT``: the quality benchmark's committed run of that variant of the
+  ``quickstart`` suite, the run whose numbers the docs quote: its recipe and overrides
+  from ``report.json`` and its last sample GIF from ``samples/VARIANT.gif``. The
+  committed files hold no checkpoint, so this writes ``samples/real-vs-generated.gif`` only.
 - ``--run RUN``: a finished run folder; every picture.
-- neither: trains the recipe of the benchmark's ``quickstart`` variant (the README's main
-  job) with ``vidgan run``; ``--steps`` and ``--device`` make it shorter or faster.
+- neither: trains the quick start's recipe (:data:`QUICKSTART`, the README's main job)
+  with ``vidgan run``; ``--steps`` and ``--device`` make it shorter or faster.
 
 Example:
-    python docs/scripts/make_samples.py --benchmark quickstart
+    python docs/scripts/make_samples.py --benchmark layered-small
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ from vidgan.run_page import write_report
 from vidgan.training.samples import gif_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-QUALITY = ROOT / "benchmarks" / "quality"
+QUALITY = ROOT / "benchmarks" / "quality" / "quickstart"  # the quick start's report
+ACTIONS = ROOT / "benchmarks" / "quality" / "actions-motion-gate" / "samples" / "motion-gate.gif"
+QUICKSTART = "layered-small"
 PICTURES = {"content-motion": ["--grid", "content-motion", "4", "4"],
             "interpolate-content": ["--interpolate", "content", "8", "2"]}
 SCALE, GAP, LABEL = 2, 12, 18  # the side-by-side GIF: magnification, pixels between the halves, label strip
@@ -63,7 +65,7 @@ def benchmark_variant(name: str) -> dict:
     """A variant's row of the committed quality report (its recipe, overrides and samples)."""
     rows = {r["variant"]: r for r in json.loads((QUALITY / "report.json").read_text())["results"]}
     if name not in rows:
-        raise SystemExit(f"error: the quality report has no variant {name!r}; it has {', '.join(rows)}")
+        raise SystemExit(f"error: the quick start's report has no variant {name!r}; it has {', '.join(rows)}")
     return rows[name]
 
 
@@ -133,8 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     (args.out / "samples").mkdir(parents=True, exist_ok=True)
     if args.actions:
-        written = [Path(shutil.copy(QUALITY / "actions" / "samples" / "layered.gif",
-                                    args.out / "samples" / "actions-layered.gif"))]
+        written = [Path(shutil.copy(ACTIONS, args.out / "samples" / "actions-layered.gif"))]
     elif args.benchmark:
         variant = benchmark_variant(args.benchmark)
         cfg = load_config([f"recipe={variant['recipe']}", *variant["overrides"]])
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as work:
             run_dir = args.run or Path(work) / "run"
             cfg = (OmegaConf.load(run_dir / "config.yaml") if args.run
-                   else train(benchmark_variant("quickstart")["recipe"], args.steps, args.device, run_dir))
+                   else train(QUICKSTART, args.steps, args.device, run_dir))
             last = run_dir / "samples" / f"step-{cfg.train.steps:07d}.gif"
             written = [side_by_side(real_gif(cfg), last, args.out / "samples" / "real-vs-generated.gif"),
                        *pictures(run_dir, args.out / "samples"), *screenshot(run_dir, args.out / "report.png")]
