@@ -116,8 +116,8 @@ def _data(report: dict[str, Any]) -> Named:
                  clip=report["clip"])
 
 
-VIEWS = {"quickstart": _quality, "quality": _quality, "actions": _quality, "critics": _quality, "generators": _quality, "gate": _quality,
-         "bench": _bench, "bench_amx": _bench, "data": _data}
+VIEWS = {"quickstart": _quality, "quality": _quality, "actions": _quality, "critics": _quality,
+         "generators": _quality, "gate": _quality, "bench": _bench, "bench_amx": _bench, "data": _data}
 
 
 @functools.cache

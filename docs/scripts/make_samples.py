@@ -51,7 +51,7 @@ from vidgan.run_page import write_report
 from vidgan.training.samples import gif_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-QUALITY = ROOT / "benchmarks" / "quality" / "quickstart"  # the quick start's report
+QUICKSTART_REPORT = ROOT / "benchmarks" / "quality" / "quickstart"  # the quickstart suite's report folder
 ACTIONS = ROOT / "benchmarks" / "quality" / "actions-motion-gate" / "samples" / "motion-gate.gif"
 QUICKSTART = "layered-small"
 PICTURES = {"content-motion": ["--grid", "content-motion", "4", "4"],
@@ -63,7 +63,7 @@ SCREEN = (760, 1000)  # the browser window of report.png: the run's facts, machi
 
 def benchmark_variant(name: str) -> dict:
     """A variant's row of the committed quality report (its recipe, overrides and samples)."""
-    rows = {r["variant"]: r for r in json.loads((QUALITY / "report.json").read_text())["results"]}
+    rows = {r["variant"]: r for r in json.loads((QUICKSTART_REPORT / "report.json").read_text())["results"]}
     if name not in rows:
         raise SystemExit(f"error: the quick start's report has no variant {name!r}; it has {', '.join(rows)}")
     return rows[name]
@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.benchmark:
         variant = benchmark_variant(args.benchmark)
         cfg = load_config([f"recipe={variant['recipe']}", *variant["overrides"]])
-        written = [side_by_side(real_gif(cfg), QUALITY / variant["samples"], args.out / "samples" / "real-vs-generated.gif")]
+        written = [side_by_side(real_gif(cfg), QUICKSTART_REPORT / variant["samples"],
+                                args.out / "samples" / "real-vs-generated.gif")]
     else:
         with tempfile.TemporaryDirectory() as work:
             run_dir = args.run or Path(work) / "run"
