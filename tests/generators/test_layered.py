@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidgan.generators.layered import LayeredGenerator
+from vidgan.generators.layered import LayeredGenerator, translate
 
 
 def test_composite_takes_the_foreground_where_the_mask_is_one_and_the_background_where_zero():
@@ -68,7 +68,7 @@ def test_a_video_foreground_keeps_the_video_s_colours_and_changes_only_its_mask(
         scene = g.background(z[:, 0, :g.dim_z_content])
         layer = torch.cat([scene[:, None, 3:].expand(-1, 5, -1, -1, -1).flatten(0, 1), g.decoder(z.flatten(0, 1))], 1)
         if g.shift is not None:  # the colours and the mask moved together
-            layer = g.shift(layer, z.flatten(0, 1)[:, 50:52], z.flatten(0, 1)[:, 52:])
+            layer = translate(layer, torch.tanh(g.shift(z.flatten(0, 1)[:, 50:52], z.flatten(0, 1)[:, 52:])))
     moved = layer.reshape(2, 5, 4, 16, 16).transpose(1, 2)
     background, colours, mask = scene[:, :3, None], moved[:, :3], (moved[:, 3:] + 1) / 2
     torch.testing.assert_close(video, background + mask * (colours - background))
@@ -86,7 +86,7 @@ def test_a_shut_motion_gate_draws_one_foreground_a_video_that_only_the_translati
     z, _ = g.sample_latents(2, 5, torch.Generator().manual_seed(7))
     with torch.no_grad():
         moving = g(z)
-        g.shift.net[-1].weight.zero_()  # no translation
+        g.shift[-1].weight.zero_()  # no translation
         still = g(z)
         g.motion_gate.fill_(1.0)  # the gate open: the motion code reaches the frame decoder
         opened = g(z)
@@ -131,3 +131,22 @@ def test_the_blend_weight_learns_from_the_frames():
     video = g.sample_videos(2, 4)[0]
     (video * torch.randn(video.shape, generator=torch.Generator().manual_seed(8))).sum().backward()
     assert g.blend.grad is not None and g.blend.grad.item() != 0.0
+
+
+def test_a_checkpoint_that_kept_the_translation_under_net_loads_unchanged():
+    g = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, shift=True).eval()
+    old = {k.replace("shift.", "shift.net.", 1) if k.startswith("shift.") else k: v for k, v in g.state_dict().items()}
+    assert "shift.net.2.weight" in old and "shift.2.weight" not in old
+    loaded = LayeredGenerator(image_size=16, ngf=4, dim_z_category=2, shift=True).eval()
+    loaded.load_state_dict(old)
+    z, _ = g.sample_latents(2, 4, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(z), g(z))
+
+
+def test_translate_moves_by_whole_pixels_and_fills_with_background():
+    images = torch.rand(1, 3, 8, 8) * 2 - 1
+    moved = translate(images, torch.tensor([[0.5, 0.0]]))  # half the half-width: 2 px, sampled from x + 2
+    torch.testing.assert_close(moved[..., :-2], images[..., 2:])
+    assert torch.equal(moved[..., -2:], torch.full_like(moved[..., -2:], -1))
+

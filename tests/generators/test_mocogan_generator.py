@@ -285,11 +285,11 @@ def test_warp_without_shift_gives_still_videos_and_starts_moving():
 
 def test_warp_translation_moves_the_image_by_whole_pixels():
     g = tiny_warp()
-    g.shift = nn.Linear(3, 3 * 2)  # linear heads; category 0's: x shift of a quarter of the half-width, 2 px
-    with torch.no_grad():
-        g.shift.weight.zero_()
-        g.shift.bias.zero_()
-        g.shift.weight[0, 0] = torch.atanh(torch.tensor(0.25))
+    with torch.no_grad():  # category 0's head: x shift of a quarter of the half-width (2 px) at motion [1, 0, 0]
+        g.shift[0].weight.copy_(torch.eye(g.shift[0].out_features, 3))
+        g.shift[0].bias.zero_()
+        g.shift[2].weight.zero_()
+        g.shift[2].weight[0, 0] = torch.atanh(torch.tensor(0.25))
     z, _ = g.sample_latents(1, 2, seeded(1))
     z[:, :, -6:-3] = torch.tensor([1.0, 0, 0])  # category 0
     z[:, :, -3:] = torch.tensor([[0.0, 0, 0], [1.0, 0, 0]])
@@ -326,9 +326,9 @@ def test_warp_category_chooses_the_motion():
     g = tiny_warp()
     motion = g.sample_parts(1, 6, seeded(5))[0]["motion"].expand(2, -1, -1)
     category = torch.eye(3)[:2, None].expand(-1, 6, -1)  # categories 0 and 1, the same motion code
-    shifts = g.translation(category, motion)
+    shifts = g.shift(category, motion)
     assert not torch.allclose(shifts[0], shifts[1])
-    heads = g.shift(motion[:1])[0].view(6, 3, 2)  # each category reads its own head
+    heads = nn.Sequential(*g.shift)(motion[:1])[0].view(6, 3, 2)  # each category reads its own head
     torch.testing.assert_close(shifts, heads[:, :2].permute(1, 0, 2))
 
 
@@ -427,7 +427,7 @@ def test_warp_with_sine_motion_moves_smoothly_and_motion_noise_is_gru_only(tmp_p
 def moved_copies(g, z, video):
     """Whether every frame of ``video`` is the image moved by its shift rounded to whole pixels."""
     image = g.decoder(z[:, 0, :g.dim_z_content])
-    shift = torch.tanh(g.translation(*g.split_latent(z)[1:])) * 8  # pixels
+    shift = torch.tanh(g.shift(*g.split_latent(z)[1:])) * 8  # pixels
     padded = torch.nn.functional.pad(image, (16, 16, 16, 16), value=-1.0)
     expected = torch.stack([torch.stack([padded[b, :, 16 + ky:32 + ky, 16 + kx:32 + kx]
                                          for kx, ky in shift[b].round().int().tolist()], dim=1)
@@ -457,7 +457,7 @@ def test_whole_pixels_always_trains_through_the_rounding():
     z, _ = g.sample_latents(3, 6)
     video = g(z)
     assert moved_copies(g, z, video)
-    shift = torch.tanh(g.translation(*g.split_latent(z)[1:])) * 8
+    shift = torch.tanh(g.shift(*g.split_latent(z)[1:])) * 8
     assert len(set(map(tuple, shift.round().flatten(0, 1).tolist()))) > 3  # it moves
     video.sum().backward()  # straight through: the translation network gets a gradient
     assert g.shift[-1].weight.grad.abs().sum() > 0

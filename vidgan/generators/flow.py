@@ -7,7 +7,7 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn import functional as F
 
-from vidgan.generators.mocogan import MoCoGANGenerator
+from vidgan.generators.mocogan import MoCoGANGenerator, ShiftHeads
 from vidgan.layers import check_image_size
 from vidgan.registry import GENERATORS
 
@@ -15,7 +15,7 @@ from vidgan.registry import GENERATORS
 class FlowDecoder(nn.Module):
     """A small decoder of per-frame codes into flow fields, one field per category.
 
-    A field is a translation (a two-layer network of the code, as ``mocogan-warp``'s) plus
+    A field is a translation (:class:`ShiftHeads` of the code, as ``mocogan-warp``'s) plus
     a local flow: linear to ``width`` × 4 × 4, then ×2 upsamplings (nearest, 3×3
     convolution, batch norm, ReLU) to ``size`` × ``size`` and a 3×3 convolution to
     ``2 · heads`` channels. The category's code picks (weighs) its head. The translation
@@ -30,8 +30,7 @@ class FlowDecoder(nn.Module):
     def __init__(self, dim_in: int, size: int, heads: int, width: int):
         super().__init__()
         self.width, self.heads = width, heads
-        self.shift = nn.Sequential(nn.Linear(dim_in, width), nn.LeakyReLU(0.2), nn.Linear(width, 2 * heads))
-        nn.init.zeros_(self.shift[-1].bias)
+        self.shift = ShiftHeads(dim_in, heads, width)
         self.project = nn.Linear(dim_in, width * 16)
         blocks = []
         for _ in range(check_image_size(size * 4, "flow size") - 4):  # 4 -> size
@@ -46,8 +45,8 @@ class FlowDecoder(nn.Module):
     def forward(self, code: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         h = rearrange(self.project(code), "n (c y x) -> n c y x", y=4, x=4)
         local = rearrange(self.net(h), "n (k xy) y x -> n k xy y x", xy=2)
-        shift = rearrange(self.shift(code), "n (k xy) -> n k xy 1 1", xy=2)
-        return torch.einsum("nk,nkcyx->ncyx", weights.to(local.dtype), local + shift)
+        shift = self.shift(weights, code)[:, :, None, None]
+        return torch.einsum("nk,nkcyx->ncyx", weights.to(local.dtype), local) + shift.to(local.dtype)
 
 
 @GENERATORS.register("flow")

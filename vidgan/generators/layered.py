@@ -7,7 +7,7 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn import functional as F
 
-from vidgan.generators.mocogan import MoCoGANGenerator
+from vidgan.generators.mocogan import MoCoGANGenerator, ShiftHeads
 from vidgan.registry import GENERATORS
 
 
@@ -78,7 +78,7 @@ class LayeredGenerator(MoCoGANGenerator):
         # per video: the background, and ("video") the foreground's colours
         self.background = self.build_decoder(decoder, dim_z_content, 2 * channels if foreground == "video"
                                              else channels, background_ngf or ngf)
-        self.shift = Translation(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
+        self.shift = ShiftHeads(dim_z_motion, max(dim_z_category, 1), 4 * ngf) if shift else None
         self.motion_gate = nn.Parameter(torch.zeros(())) if motion_gate else None
         self.blend = nn.Parameter(torch.zeros(())) if foreground == "blend" else None
 
@@ -124,28 +124,17 @@ class LayeredGenerator(MoCoGANGenerator):
         elif self.foreground == "blend":  # the video's foreground, moved toward the frame's
             layer = scene[:, c:] + self.blend * (layer - scene[:, c:])
         if self.shift is not None:
-            layer = self.shift(layer, category, motion)
+            layer = translate(layer, torch.tanh(self.shift(category, motion).float()))
         return self.composite(layer, scene[:, :c])
 
 
-class Translation(nn.Module):
-    """Moves images as a whole by a shift read from a code: a two-layer network with one
-    output head per category (the category's one-hot code weighs the heads), ``tanh``
-    (at most half the frame either way). Outside the image the values are -1.
+def translate(images: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Images moved as a whole by ``shift`` (x, y, in halves of the frame's size), resampled
+    bilinearly; outside the image the values are -1.
 
     Shape:
-        images ``n c h w``, category ``n k`` (``k`` = 0 for one head), code ``n d`` -> ``n c h w``.
+        images ``n c h w``, shift ``n 2`` -> ``n c h w``.
     """
-
-    def __init__(self, dim_code: int, heads: int, width: int):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim_code, width), nn.LeakyReLU(0.2), nn.Linear(width, 2 * heads))
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, images: torch.Tensor, category: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        heads = rearrange(self.net(code), "n (k xy) -> n k xy", xy=2)
-        shift = heads[:, 0] if category.shape[1] == 0 else torch.einsum("nk,nkx->nx", category.to(heads.dtype), heads)
-        eye = torch.eye(2, device=images.device).expand(len(images), 2, 2)
-        theta = torch.cat([eye, torch.tanh(shift.float())[:, :, None]], dim=2)
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        return F.grid_sample(images.float() + 1, grid, align_corners=False) - 1
+    eye = torch.eye(2, device=images.device).expand(len(images), 2, 2)
+    grid = F.affine_grid(torch.cat([eye, shift[:, :, None]], dim=2), list(images.shape), align_corners=False)
+    return F.grid_sample(images.float() + 1, grid, align_corners=False) - 1

@@ -167,6 +167,42 @@ class MoCoGANGenerator(nn.Module):
         return self.decoder(z)
 
 
+class ShiftHeads(nn.Sequential):
+    """A translation per category, read from a code: two linear layers with one (x, y)
+    output head per category; the category's one-hot code weighs the heads (the one head
+    when the code is empty). Read from one shared output, the category had to learn to
+    steer it and mostly did not. The last bias starts at zero and the weights random, so
+    the first videos already move: with still videos at the start the critics' gradients
+    never started a motion (``docs/dynamics.md``). Used by ``mocogan-warp``, ``layered``
+    (``shift``) and ``flow``.
+
+    Shape:
+        category ``... k``, code ``... d`` -> ``... 2`` (x, y), before any ``tanh``.
+
+    Example:
+        >>> heads = ShiftHeads(dim_code=3, heads=2, width=8)
+        >>> heads(torch.eye(2), torch.randn(2, 3)).shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(self, dim_code: int, heads: int, width: int):
+        super().__init__(nn.Linear(dim_code, width), nn.LeakyReLU(0.2), nn.Linear(width, 2 * heads))
+        nn.init.zeros_(self[-1].bias)
+        self._register_load_state_dict_pre_hook(self._read_nested_keys)
+
+    def forward(self, category: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        heads = rearrange(super().forward(code), "... (k xy) -> ... k xy", xy=2)
+        if category.shape[-1] == 0:
+            return heads[..., 0, :]
+        return torch.einsum("...k,...kx->...x", category.to(heads.dtype), heads)
+
+    @staticmethod
+    def _read_nested_keys(state_dict: dict, prefix: str, *_) -> None:
+        """Checkpoints whose ``layered`` generator kept these layers under ``net.`` load as they are."""
+        for key in [k for k in state_dict if k.startswith(prefix + "net.")]:
+            state_dict[prefix + key[len(prefix) + 4:]] = state_dict.pop(key)
+
+
 WHOLE_PIXELS = ("never", "sampling", "always")  # mocogan-warp: when shifts are rounded to whole pixels
 
 
@@ -175,18 +211,14 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
     """MoCoGAN whose motion code moves the picture instead of redrawing it.
 
     The content code is decoded once per video into an image (by the frame decoder, as
-    in ``mocogan``); frame t is that image shifted by a translation that a small network
-    predicts from the motion code z_M(t) (two layers, ``tanh``: at most half the frame's
-    size either way), with one output head per category: the category code picks the
-    head, so each category maps the same motion codes to a motion of its own (read from
-    one shared output, the category had to learn to steer it and mostly did not). The
-    image is resampled bilinearly with the background value -1 where it leaves the frame.
-    Colour and shape cannot change over a video, which suits objects that move as a whole
-    (the shape-motion data), not scenes whose content changes. The category chooses the
-    motion only: decoded into the image too, it let the generator satisfy the category
-    loss with colours instead of motions. The network starts random (its last bias at
-    zero): with still videos at the start the critics' gradients never started a motion
-    and the generator collapsed (``docs/dynamics.md``).
+    in ``mocogan``); frame t is that image shifted by a translation that
+    :class:`ShiftHeads` reads from the motion code z_M(t) (``tanh``: at most half the
+    frame's size either way), with one head per category, so each category maps the same
+    motion codes to a motion of its own. The image is resampled bilinearly with the
+    background value -1 where it leaves the frame. Colour and shape cannot change over a
+    video, which suits objects that move as a whole (the shape-motion data), not scenes
+    whose content changes. The category chooses the motion only: decoded into the image
+    too, it let the generator satisfy the category loss with colours instead of motions.
 
     ``whole_pixels`` rounds the shift to whole pixels: every frame is then an exact copy of
     the image, moved, where a shift by a fraction of a pixel blends each pixel with its
@@ -216,10 +248,7 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         if whole_pixels not in WHOLE_PIXELS:
             raise ValueError(f"whole_pixels must be one of {', '.join(WHOLE_PIXELS)}, got {whole_pixels!r}")
         self.whole_pixels = whole_pixels
-        heads = max(dim_z_category, 1)  # one translation head per category
-        self.shift = nn.Sequential(nn.Linear(dim_z_motion, 4 * ngf), nn.LeakyReLU(0.2),
-                                   nn.Linear(4 * ngf, 2 * heads))
-        nn.init.zeros_(self.shift[-1].bias)
+        self.shift = ShiftHeads(dim_z_motion, max(dim_z_category, 1), 4 * ngf)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode latents ``b t d`` into a video ``b c t h w``; the content is read from the
@@ -227,7 +256,7 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         b, t, _ = z.shape
         content, category, motion = self.split_latent(z)
         image = self.decoder(content[:, 0]).float()
-        shift = torch.tanh(self.translation(category, motion).float())
+        shift = torch.tanh(self.shift(category, motion).float())
         if self.whole_pixels == "always" or (self.whole_pixels == "sampling" and not self.training):
             # rounded forward, straight through backward
             pixel = 2 / torch.tensor(image.shape[:-3:-1], device=z.device)  # (x, y) in grid units
@@ -239,18 +268,6 @@ class MoCoGANWarpGenerator(MoCoGANGenerator):
         moved = F.grid_sample(image + 1, rearrange(grid, "(b t) h w xy -> b (t h) w xy", b=b),
                               align_corners=False)
         return rearrange(moved - 1, "b c (t h) w -> b c t h w", t=t)  # zero padding is background -1
-
-    def translation(self, category: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
-        """The shift before ``tanh`` from category and motion codes: the motion code through
-        the network, read from the head of the category (a one-hot code weighs the heads).
-
-        Shape:
-            category ``b t d_A``, motion ``b t d_M`` -> ``b t 2``, (x, y).
-        """
-        heads = rearrange(self.shift(motion), "b t (k xy) -> b t k xy", xy=2)
-        if self.dim_z_category == 0:
-            return heads[:, :, 0]
-        return torch.einsum("btk,btkx->btx", category.to(heads.dtype), heads)
 
     def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
         return self(z[:, None])[:, :, 0]

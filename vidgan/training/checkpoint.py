@@ -93,14 +93,20 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def load_weights(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """``module.load_state_dict(state)`` with a one-line error naming every mismatched layer."""
-    own = module.state_dict()
-    problems = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items()
-                if k in own and v.shape != own[k].shape]
-    problems += [f"{k} missing" for k in own if k not in state]
-    problems += [f"{k} unexpected" for k in state if k not in own]
-    if problems:
+    """``module.load_state_dict(state)`` with a one-line error naming every mismatched layer.
+
+    The module's own load hooks run first, so a layer that reads an older layout of its
+    keys (``ShiftHeads``) loads it.
+    """
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        own = module.state_dict()
+        problems = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in state.items()
+                    if k in own and v.shape != own[k].shape]
+        problems += [f"{k} missing" for k in own if k not in state]
+        problems += [f"{k} unexpected" for k in state if k not in own]
+        problems = problems or [str(err).splitlines()[0]]
         raise VidganError(f"the checkpoint's {what} does not fit this config (another recipe or "
                           f"size?); checkpoint vs config: {'; '.join(problems[:8])}"
-                          f"{' ...' if len(problems) > 8 else ''}")
-    module.load_state_dict(state)
+                          f"{' ...' if len(problems) > 8 else ''}") from None
