@@ -188,7 +188,7 @@ class ShiftHeads(nn.Sequential):
     def __init__(self, dim_code: int, heads: int, width: int):
         super().__init__(nn.Linear(dim_code, width), nn.LeakyReLU(0.2), nn.Linear(width, 2 * heads))
         nn.init.zeros_(self[-1].bias)
-        self._register_load_state_dict_pre_hook(self._read_nested_keys)
+        self.register_load_state_dict_pre_hook(self._read_nested_keys)
 
     def forward(self, category: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         heads = rearrange(super().forward(code), "... (k xy) -> ... k xy", xy=2)
@@ -197,7 +197,7 @@ class ShiftHeads(nn.Sequential):
         return torch.einsum("...k,...kx->...x", category.to(heads.dtype), heads)
 
     @staticmethod
-    def _read_nested_keys(state_dict: dict, prefix: str, *_) -> None:
+    def _read_nested_keys(module: nn.Module, state_dict: dict, prefix: str, *_) -> None:
         """Checkpoints whose ``layered`` generator kept these layers under ``net.`` load as they are."""
         for key in [k for k in state_dict if k.startswith(prefix + "net.")]:
             state_dict[prefix + key[len(prefix) + 4:]] = state_dict.pop(key)
