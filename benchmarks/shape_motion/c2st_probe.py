@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/shape_motion/c2st-probe.md"))
     args = parser.parse_args()
     data = FrameStrips(args.root, image_size=64)
-    batch = 32  # clips per draw, as vidgan eval's batch size
+    batch = 32  # clips per draw and per classifier call
 
     def clips(seed: int) -> torch.Tensor:
         rng = torch.Generator().manual_seed(seed)
