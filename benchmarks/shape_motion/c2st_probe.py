@@ -71,6 +71,7 @@ def speeds(videos: torch.Tensor) -> torch.Tensor:
 
 
 def constant_speed(videos: torch.Tensor) -> torch.Tensor:
+    """Each clip's first frame moved at a constant speed from its own start to its own end."""
     moves = path(videos)
     return along(videos, moves[:, -1:] * torch.linspace(0, 1, videos.shape[2])[None, :, None])
 
